@@ -1,0 +1,1 @@
+"""Helpers for testing code that sends SMS (and for testing backends)."""
