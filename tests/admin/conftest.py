@@ -1,0 +1,1 @@
+from tests.fixtures.fix_admin import *  # noqa: F403
