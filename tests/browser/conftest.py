@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.fixtures.fix_admin import *  # noqa: F403
 
@@ -72,6 +73,9 @@ def browser(
         )
         yield browser
         browser.close()
+        # ORM calls made while Playwright ran used a connection of their own (its event
+        # loop gives them another context); close it, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ def operator(transactional_db) -> User:
 
 
 def rows(page) -> dict[str, str]:
-    """The changelist as {message id: state label}."""
+    """The changelist as {message id: state label}, once the page has loaded."""
+    page.wait_for_load_state()
     result = {}
     for row in page.locator("#result_list tbody tr").all():
         result[row.locator("th.field-id").inner_text().strip()] = (
@@ -56,6 +57,7 @@ def test_operator_workflow(page, live_server, operator, make_message, customer):
     assert set(rows(page)) == ids
     page.locator("#changelist-filter").get_by_role("link", name="error", exact=True).click()
     expect(page).to_have_url(re.compile(r"state__exact=ERROR"))
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
     assert rows(page) == {str(failed.pk): "error"}
 
     # Open the message and its related object.
