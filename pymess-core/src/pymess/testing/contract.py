@@ -149,7 +149,9 @@ class SMSBackendContract:
 
         settings.PYMESS_SMS_BATCH_SENDING = True
         pks = [send(RECIPIENT, f"Batch message {i}").pk for i in range(5)]
-        assert set(OutputSMSMessage.objects.filter(pk__in=pks).values_list("state", flat=True)) == {"WAITING"}
+        assert set(OutputSMSMessage.objects.filter(pk__in=pks).values_list("state", flat=True)) == {
+            "WAITING"
+        }
         result = send_waiting()
         assert result.sent == 5
         states = OutputSMSMessage.objects.filter(pk__in=pks).values_list("state", flat=True)

@@ -1,4 +1,4 @@
-"""``send()`` and ``send_template()``: validate, store, and hand over once the transaction commits."""
+"""``send()`` and ``send_template()``: validate, store, hand over once the transaction commits."""
 
 from __future__ import annotations
 
@@ -117,7 +117,9 @@ def get_template_model() -> type[AbstractSMSTemplate]:
 def get_template(slug: str, locale: str | None = None) -> AbstractSMSTemplate:
     """The best template for ``slug`` along the locale fallback chain (one query)."""
     chain = locale_fallbacks(locale, settings.LANGUAGE_CODE)
-    candidates = {t.locale: t for t in get_template_model().objects.filter(slug=slug, locale__in=chain)}
+    candidates = {
+        t.locale: t for t in get_template_model().objects.filter(slug=slug, locale__in=chain)
+    }
     for candidate in chain:
         if candidate in candidates:
             return candidates[candidate]
@@ -164,7 +166,9 @@ def _related_rows(related_objects: Iterable[models.Model] | None) -> list[tuple[
     rows = []
     for obj in related_objects or ():
         if not isinstance(obj, models.Model) or obj.pk is None:
-            raise InvalidRelatedObject(f"Related objects must be saved model instances, got {obj!r}.")
+            raise InvalidRelatedObject(
+                f"Related objects must be saved model instances, got {obj!r}."
+            )
         rows.append((ContentType.objects.get_for_model(obj), str(obj.pk)))
     return rows
 
