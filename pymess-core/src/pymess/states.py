@@ -159,6 +159,7 @@ def _per_row_values(group: Sequence[StateUpdate]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in names:
         model_field = OutputSMSMessage._meta.get_field(name)
+        assert isinstance(model_field, models.Field)
         column = [row.get(name, _MISSING) for row in rows]
         if _MISSING not in column and all(_same(v, column[0]) for v in column):
             values[name] = column[0]

@@ -111,14 +111,16 @@ def send_template(
 
 def get_template_model() -> type[AbstractSMSTemplate]:
     """The model named by ``PYMESS_SMS_TEMPLATE_MODEL``."""
-    return django_apps.get_model(config.template_model_label(), require_ready=True)  # type: ignore[return-value]
+    model: type[AbstractSMSTemplate] = django_apps.get_model(config.template_model_label())
+    return model
 
 
 def get_template(slug: str, locale: str | None = None) -> AbstractSMSTemplate:
     """The best template for ``slug`` along the locale fallback chain (one query)."""
     chain = locale_fallbacks(locale, settings.LANGUAGE_CODE)
     candidates = {
-        t.locale: t for t in get_template_model().objects.filter(slug=slug, locale__in=chain)
+        t.locale: t
+        for t in get_template_model()._default_manager.filter(slug=slug, locale__in=chain)
     }
     for candidate in chain:
         if candidate in candidates:
@@ -214,7 +216,7 @@ def _store_and_dispatch(
         priority=priority,
         next_attempt_at=send_at if scheduled else None,
         expires_at=expires_at,
-        template=template,
+        template=template,  # type: ignore[misc]  # the swappable template model
         template_slug=template.slug if template is not None else "",
         locale=template.locale if template is not None else "",
         # Sent at once: the creator claims the row, so no batch worker can take it too.
