@@ -10,8 +10,8 @@ is classified once and the batch engine decides when to try again.
 
 from __future__ import annotations
 
-import logging
 import datetime
+import logging
 import threading
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -53,8 +53,14 @@ PERMANENT_CODES = frozenset(
 )
 #: Error codes that mean "slow down".
 THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-     "ThrottledException", "KMSThrottling"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ThrottledException",
+        "KMSThrottling",
+    }
 )
 
 
@@ -82,7 +88,9 @@ class SNSSMSBackend(SMSBackend):
     }
     supports_sender_id = True
 
-    def __init__(self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
+    ):
         super().__init__(alias, options)
         self._client: Any = None
         self._client_lock = threading.Lock()
@@ -211,7 +219,9 @@ def classify_client_error(exc: ClientError) -> Exception:
     if status >= 500 or not status:
         return TemporarySendError(f"SNS failed (HTTP {status}): {text}", code=code or status)
     # Any other 4xx: the request itself is wrong and would fail the same way again.
-    return PermanentSendError(f"SNS rejected the request (HTTP {status}): {text}", code=code or status)
+    return PermanentSendError(
+        f"SNS rejected the request (HTTP {status}): {text}", code=code or status
+    )
 
 
 def parse_retry_after(value: str | None) -> float | None:

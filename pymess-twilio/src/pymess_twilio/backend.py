@@ -136,7 +136,9 @@ class TwilioSMSBackend(SMSBackend):
     supports_status_callbacks = True
     supports_sender_id = True
 
-    def __init__(self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
+    ):
         super().__init__(alias, options)
         self._client: Client | None = None
         self._client_lock = threading.Lock()
@@ -166,7 +168,9 @@ class TwilioSMSBackend(SMSBackend):
         return client
 
     def _build_client(self) -> Client:
-        http_client = PooledTwilioHttpClient(pool_size=config.worker_threads(), timeout=self.timeout())
+        http_client = PooledTwilioHttpClient(
+            pool_size=config.worker_threads(), timeout=self.timeout()
+        )
         sid = self.options["ACCOUNT_SID"]
         client = Client(sid, self.options["AUTH_TOKEN"], account_sid=sid, http_client=http_client)
         base_url = self.options["BASE_URL"]
@@ -236,7 +240,9 @@ class TwilioSMSBackend(SMSBackend):
         if state is None:
             logger.warning(
                 "Twilio returned unknown status %r for message %s (sid %s); recorded as SENDING.",
-                status, message.pk, resource.sid,
+                status,
+                message.pk,
+                resource.sid,
             )
             state = State.SENDING
         message.sender = str(self.options["SENDER"] or "")
@@ -278,7 +284,9 @@ class TwilioSMSBackend(SMSBackend):
         url = self.options["STATUS_CALLBACK_URL"]
         if not url or not signature:
             return False
-        return bool(RequestValidator(self.options["AUTH_TOKEN"]).validate(url, url_params, signature))
+        return bool(
+            RequestValidator(self.options["AUTH_TOKEN"]).validate(url, url_params, signature)
+        )
 
     def record_status(self, message: OutputSMSMessage, status: str, error_code: str = "") -> bool:
         """Store a status Twilio reported for ``message``; ``True`` if its state changed.
@@ -293,7 +301,9 @@ class TwilioSMSBackend(SMSBackend):
         if state is None:
             logger.warning(
                 "Twilio reported unknown status %r for message %s; state left as %s.",
-                status, message.pk, message.state,
+                status,
+                message.pk,
+                message.state,
             )
             state = message.state
         fields: dict[str, Any] = {

@@ -52,7 +52,10 @@ def sign(url: str, params: dict[str, str], auth_token: str) -> str:
 def signed_callback(
     url: str, params: dict[str, str], auth_token: str
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """``(data, headers)`` for a callback POST: pass them as ``client.post(path, data, headers=headers)``."""
+    """``(data, headers)`` for a callback POST.
+
+    Pass them on as ``client.post(path, data, headers=headers)``.
+    """
     return params, {SIGNATURE_HEADER: sign(url, params, auth_token)}
 
 

@@ -39,7 +39,9 @@ def status_callback(request: HttpRequest) -> HttpResponse:
         logger.warning("Twilio status callback without %s refused.", SIGNATURE_HEADER)
         return HttpResponse("Missing Twilio signature.", status=403, content_type="text/plain")
     params = request.POST
-    backend = next((b for b in configured_backends() if b.is_valid_callback(params, signature)), None)
+    backend = next(
+        (b for b in configured_backends() if b.is_valid_callback(params, signature)), None
+    )
     if backend is None:
         logger.warning(
             "Twilio status callback with an invalid signature refused (check AUTH_TOKEN and that "
@@ -50,8 +52,9 @@ def status_callback(request: HttpRequest) -> HttpResponse:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     if not sid or not status:
-        return HttpResponse("MessageSid and MessageStatus are required.", status=400,
-                            content_type="text/plain")
+        return HttpResponse(
+            "MessageSid and MessageStatus are required.", status=400, content_type="text/plain"
+        )
     message = OutputSMSMessage.objects.filter(external_id=sid, backend_alias=backend.alias).first()
     if message is None:
         logger.info("Twilio status callback for unknown message sid %s ignored.", sid)

@@ -64,7 +64,9 @@ def test_sender_id_and_sms_type_go_as_message_attributes(sns_settings, settings)
         "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
     }
 
-    settings.PYMESS_SNS_SMS_CONFIG = sns_options(sns_settings.url, SENDER_ID="", SMS_TYPE="Promotional")
+    settings.PYMESS_SNS_SMS_CONFIG = sns_options(
+        sns_settings.url, SENDER_ID="", SMS_TYPE="Promotional"
+    )
     backend = get_backend()
     with recorded_publish_params(backend.client) as calls:
         backend.publish_message(unsaved())
@@ -89,12 +91,20 @@ def test_invalid_parameter_from_moto_is_permanent(sns_settings, recipient, conte
 @pytest.mark.parametrize(
     ("fault", "error", "retry_after"),
     [
-        (Fault.error(400, "Throttling", "Rate exceeded", **{"Retry-After": "3"}), RateLimitedError, 3),
+        (
+            Fault.error(400, "Throttling", "Rate exceeded", **{"Retry-After": "3"}),
+            RateLimitedError,
+            3,
+        ),
         (Fault.error(400, "ThrottlingException", "Slow down"), RateLimitedError, None),
         (Fault.error(429, "TooManyRequestsException"), RateLimitedError, None),
         (Fault.error(500, "InternalError"), TemporarySendError, None),
         (Fault.error(503, "ServiceUnavailable"), TemporarySendError, None),
-        (Fault(502, "<html>Bad gateway</html>", {"Content-Type": "text/html"}), TemporarySendError, None),
+        (
+            Fault(502, "<html>Bad gateway</html>", {"Content-Type": "text/html"}),
+            TemporarySendError,
+            None,
+        ),
         (Fault.error(403, "AuthorizationError", "Not authorized"), PermanentSendError, None),
         (Fault.error(403, "InvalidClientTokenId"), PermanentSendError, None),
         (Fault.error(403, "SignatureDoesNotMatch"), PermanentSendError, None),
@@ -102,8 +112,16 @@ def test_invalid_parameter_from_moto_is_permanent(sns_settings, recipient, conte
         (Fault.error(400, "SomethingNewFromAWS"), PermanentSendError, None),
     ],
     ids=[
-        "throttling-retry-after", "throttling-exception", "http-429", "http-500", "http-503",
-        "http-502-html", "authorization", "invalid-token", "bad-signature", "opted-out",
+        "throttling-retry-after",
+        "throttling-exception",
+        "http-429",
+        "http-500",
+        "http-503",
+        "http-502-html",
+        "authorization",
+        "invalid-token",
+        "bad-signature",
+        "opted-out",
         "unknown-4xx-code",
     ],
 )
@@ -125,7 +143,9 @@ def test_http_500_is_recorded_for_retry(sns_settings, django_capture_on_commit_c
     assert message.next_attempt_at is not None
 
 
-def test_timeout_is_transient_and_bounded(sns_settings, settings, django_capture_on_commit_callbacks):
+def test_timeout_is_transient_and_bounded(
+    sns_settings, settings, django_capture_on_commit_callbacks
+):
     settings.PYMESS_SNS_SMS_CONFIG = sns_options(sns_settings.url, TIMEOUT=0.5)
     sns_settings.fail_next(Fault(200, "", delay=3))
     started = time.monotonic()
@@ -201,7 +221,9 @@ def test_batch_worker_sends_concurrently_and_fires_hooks_once(sns_settings, sett
 def test_credentials_are_never_logged(sns_settings, caplog, django_capture_on_commit_callbacks):
     caplog.set_level(logging.DEBUG)
     send_now(django_capture_on_commit_callbacks)
-    sns_settings.fail_next(Fault.error(403, "InvalidClientTokenId", "The security token is invalid"))
+    sns_settings.fail_next(
+        Fault.error(403, "InvalidClientTokenId", "The security token is invalid")
+    )
     failed = send_now(django_capture_on_commit_callbacks)
 
     backend = get_backend()
