@@ -59,7 +59,9 @@ class ATSFake(ThreadedFakeServer):
         if not request.headers.get("Content-Type", "").startswith("text/xml"):
             self.violation(f"Content-Type is {request.headers.get('Content-Type')!r}, not text/xml")
         try:
-            root = etree.fromstring(request.body, etree.XMLParser(resolve_entities=False, no_network=True))
+            root = etree.fromstring(
+                request.body, etree.XMLParser(resolve_entities=False, no_network=True)
+            )
         except etree.XMLSyntaxError as exc:
             self.violation(f"request is not XML: {exc}")
             return self._request_level(702)
@@ -87,13 +89,17 @@ class ATSFake(ThreadedFakeServer):
         if [child.tag for child in root[0]] != ["name", "password"]:
             problems.append(f"<auth> holds {[c.tag for c in root[0]]}, not [name, password]")
         kinds = {child.tag for child in root[1:]}
-        if not kinds or not kinds <= {"sms"} and not kinds <= {"dlr"}:
-            problems.append(f"<messages> must hold only <sms> or only <dlr> after <auth>, not {sorted(kinds)}")
+        if not kinds or (not kinds <= {"sms"} and not kinds <= {"dlr"}):
+            problems.append(
+                f"<messages> must hold only <sms> or only <dlr> after <auth>, not {sorted(kinds)}"
+            )
         uniqs = [child.get("uniq") for child in root[1:]]
         if len(set(uniqs)) != len(uniqs):
             problems.append("uniq ids repeat within one request")
         for child in root[1:]:
-            problems.extend(self._check_sms(child) if child.tag == "sms" else self._check_dlr(child))
+            problems.extend(
+                self._check_sms(child) if child.tag == "sms" else self._check_dlr(child)
+            )
         return problems
 
     def _check_sms(self, sms: etree._Element) -> list[str]:
@@ -102,7 +108,9 @@ class ATSFake(ThreadedFakeServer):
         uniq = attrs.get("uniq", "")
         expected = set(SMS_ATTRIBUTES) | ({"textid"} if self.textid else set())
         if set(attrs) != expected:
-            problems.append(f"<sms uniq={uniq!r}> attributes {sorted(attrs)}, expected {sorted(expected)}")
+            problems.append(
+                f"<sms uniq={uniq!r}> attributes {sorted(attrs)}, expected {sorted(expected)}"
+            )
         checks = {
             "type": attrs.get("type") == "text",
             "uniq": bool(uniq),
@@ -123,7 +131,9 @@ class ATSFake(ThreadedFakeServer):
         else:
             body = sms[0]
             if dict(body.attrib) != {"order": "0", "billing": "0"}:
-                problems.append(f"<body> attributes {dict(body.attrib)}, expected order=0 billing=0")
+                problems.append(
+                    f"<body> attributes {dict(body.attrib)}, expected order=0 billing=0"
+                )
             if not (body.text or "").strip():
                 problems.append(f"<sms uniq={uniq!r}> has an empty body")
         if not problems:
@@ -155,13 +165,19 @@ class ATSFake(ThreadedFakeServer):
 
     def _codes_reply(self, codes: list[tuple[str, int | str]]) -> Reply:
         items = "".join(
-            f"<code uniq={quoteattr(uniq)}>{code}</code>" for uniq, code in codes if uniq not in self.omit
+            f"<code uniq={quoteattr(uniq)}>{code}</code>"
+            for uniq, code in codes
+            if uniq not in self.omit
         )
-        return Reply(body=f'<?xml version="1.0" encoding="UTF-8"?>\n<messages>{items}</messages>'.encode())
+        return Reply(
+            body=f'<?xml version="1.0" encoding="UTF-8"?>\n<messages>{items}</messages>'.encode()
+        )
 
     @staticmethod
     def _request_level(code: int | str) -> Reply:
-        return Reply(body=f'<?xml version="1.0" encoding="UTF-8"?>\n<messages><code>{code}</code></messages>'.encode())
+        return Reply(
+            body=f'<?xml version="1.0"?>\n<messages><code>{code}</code></messages>'.encode()
+        )
 
     @staticmethod
     def codes_body(codes: dict[str, int | str]) -> bytes:

@@ -50,15 +50,20 @@ class SMSOperatorFake(ThreadedFakeServer):
         if not request.headers.get("Content-Type", "").startswith("text/xml"):
             self.violation(f"Content-Type is {request.headers.get('Content-Type')!r}, not text/xml")
         try:
-            root = etree.fromstring(request.body, etree.XMLParser(resolve_entities=False, no_network=True))
+            root = etree.fromstring(
+                request.body, etree.XMLParser(resolve_entities=False, no_network=True)
+            )
         except etree.XMLSyntaxError as exc:
             return self._bad(f"request is not XML: {exc}")
         if root.tag != "SmsServices" or [c.tag for c in root] != ["DataHeader", "DataArray"]:
-            return self._bad(f"expected <SmsServices><DataHeader/><DataArray/>, got {etree.tostring(root)[:200]!r}")
+            return self._bad(f"expected <SmsServices><DataHeader/><DataArray/>, got <{root.tag}>")
         header, data_array = root
         if [c.tag for c in header] != ["DataType", "UserName", "Password"]:
             return self._bad(f"<DataHeader> holds {[c.tag for c in header]}")
-        if (header.findtext("UserName"), header.findtext("Password")) != (self.username, self.password):
+        if (header.findtext("UserName"), header.findtext("Password")) != (
+            self.username,
+            self.password,
+        ):
             return Reply(status=403, body=b"", content_type="text/plain")
         data_type = header.findtext("DataType")
         if data_type == "SMS":
@@ -71,19 +76,31 @@ class SMSOperatorFake(ThreadedFakeServer):
         items: list[SentItem] = []
         for template in data_array:
             if template.tag != "DataTemplate" or len(template) == 0:
-                return self._bad(f"<DataArray> of an SMS request must hold <DataTemplate>s, got <{template.tag}>")
+                return self._bad(
+                    f"<DataArray> of an SMS request must hold <DataTemplate>s, got <{template.tag}>"
+                )
             for item in template:
-                if item.tag != "DataItem" or [c.tag for c in item] != ["MobileTerminate", "Text", "SmsId"]:
-                    return self._bad(f"<DataItem> must hold MobileTerminate, Text, SmsId; got {etree.tostring(item)[:200]!r}")
+                if item.tag != "DataItem" or [c.tag for c in item] != [
+                    "MobileTerminate",
+                    "Text",
+                    "SmsId",
+                ]:
+                    return self._bad(
+                        f"<DataItem> must hold MobileTerminate, Text, SmsId; got <{item.tag}>"
+                    )
                 recipient, text, sms_id = (c.text or "" for c in item)
                 if not re.fullmatch(r"\+?\d{6,15}", recipient) or not text.strip() or not sms_id:
-                    return self._bad(f"<DataItem> with a bad recipient, empty text or empty SmsId ({sms_id!r})")
+                    return self._bad(
+                        f"<DataItem> with a bad recipient, empty text or empty SmsId ({sms_id!r})"
+                    )
                 items.append(SentItem(sms_id, recipient, text))
         ids = [i.sms_id for i in items]
         if not ids or len(set(ids)) != len(ids):
             return self._bad("an SMS request needs at least one item and unique SmsIds")
         self.sent.extend(items)
-        return self._statuses_reply([(i, self.send_statuses.get(i, self.default_send_status)) for i in ids])
+        return self._statuses_reply(
+            [(i, self.send_statuses.get(i, self.default_send_status)) for i in ids]
+        )
 
     def _answer_states(self, data_array: etree._Element) -> Reply:
         if len(data_array) == 0 or any(c.tag != "SmsId" or not c.text for c in data_array):
@@ -91,7 +108,9 @@ class SMSOperatorFake(ThreadedFakeServer):
         ids = [c.text or "" for c in data_array]
         with self._lock:
             self.state_requests.append(ids)
-        return self._statuses_reply([(i, self.state_statuses.get(i, self.default_state_status)) for i in ids])
+        return self._statuses_reply(
+            [(i, self.state_statuses.get(i, self.default_state_status)) for i in ids]
+        )
 
     def _statuses_reply(self, statuses: list[tuple[str, int | str]]) -> Reply:
         return Reply(body=self.statuses_body({i: s for i, s in statuses if i not in self.omit}))
@@ -104,7 +123,8 @@ class SMSOperatorFake(ThreadedFakeServer):
             for i, s in statuses.items()
         )
         return (
-            f'<?xml version="1.0" encoding="utf-8"?>\n<SmsServices><DataArray>{items}</DataArray></SmsServices>'
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            f"<SmsServices><DataArray>{items}</DataArray></SmsServices>"
         ).encode()
 
     def _bad(self, problem: str) -> Reply:

@@ -12,6 +12,7 @@ sleep ends as soon as the server stops, so nothing outlives a test.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import deque
@@ -28,6 +29,8 @@ class Reply:
     #: Seconds to wait before answering (longer than the client timeout = a hang).
     delay: float = 0.0
     content_type: str = "text/xml; charset=utf-8"
+    #: Close the connection without answering (a transport error on the client side).
+    drop: bool = False
 
 
 @dataclass
@@ -36,6 +39,13 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up (timeout and drop tests) is expected, not news
 
 
 class ThreadedFakeServer:
@@ -77,8 +87,7 @@ class ThreadedFakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -146,6 +155,10 @@ class ThreadedFakeServer:
             wait = self.latency + reply.delay
             if wait:
                 self._stopping.wait(wait)
+            if reply.drop:
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
             handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)
             handler.send_header("Content-Length", str(len(reply.body)))
@@ -153,7 +166,7 @@ class ThreadedFakeServer:
                 handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the client gave up (timeout test): nothing to answer
         finally:
             with self._lock:

@@ -124,7 +124,9 @@ class ATSSMSBackend(HTTPSMSBackend):
             elif request_error is not None:
                 self.mark_failed(message, request_error)
             elif unknown_request_code is not None:
-                self._record_unknown(message, codes.describe(unknown_request_code), State.ERROR_UPDATE)
+                self._record_unknown(
+                    message, codes.describe(unknown_request_code), State.ERROR_UPDATE
+                )
             else:
                 self._record_unknown(
                     message,
@@ -244,7 +246,9 @@ class ATSSMSBackend(HTTPSMSBackend):
                 continue
             pk = pk_from_uniq_id(prefix, uniq)
             if pk is None:
-                logger.warning("ATS answered about a message that is not ours (uniq %r).", uniq[:60])
+                logger.warning(
+                    "ATS answered about a message that is not ours (uniq %r).", uniq[:60]
+                )
                 continue
             by_pk[pk] = code
         return by_pk, request_codes

@@ -112,7 +112,9 @@ class SMSOperatorBackend(HTTPSMSBackend):
                 continue
             info = codes.lookup(code)
             if info is None:
-                logger.warning("SMS operator answered message %s with an unknown status %r.", message.pk, code)
+                logger.warning(
+                    "SMS operator answered message %s with an unknown status %r.", message.pk, code
+                )
             state = info.send_state if info else State.ERROR_UPDATE
             self._record(message, state, "" if state in _ACCEPTED else codes.describe(code), code)
 
@@ -159,11 +161,15 @@ class SMSOperatorBackend(HTTPSMSBackend):
             code = statuses.get(message.pk)
             if code is None:
                 message.state = State.ERROR_UPDATE
-                message.error = "The SMS operator's answer to the state request has no status for this message."
+                message.error = (
+                    "The SMS operator's answer to the state request has no status for this message."
+                )
                 continue
             info = codes.lookup(code)
             if info is None:
-                logger.warning("SMS operator reported an unknown status %r for message %s.", code, message.pk)
+                logger.warning(
+                    "SMS operator reported an unknown status %r for message %s.", code, message.pk
+                )
             message.state = info.state if info else State.ERROR_UPDATE
             message.error = "" if message.state in _ACCEPTED else codes.describe(code)
 
@@ -186,7 +192,10 @@ class SMSOperatorBackend(HTTPSMSBackend):
             sms_id = element_text(item.find("SmsId"))
             pk = pk_from_uniq_id(prefix, sms_id)
             if pk is None:
-                logger.warning("SMS operator answered about a message that is not ours (SmsId %r).", sms_id[:60])
+                logger.warning(
+                    "SMS operator answered about a message that is not ours (SmsId %r).",
+                    sms_id[:60],
+                )
                 continue
             text = element_text(item.find("Status"))
             statuses[pk] = int(text) if text.isdigit() else text[:40]

@@ -54,7 +54,9 @@ class HTTPSMSBackend(SMSBackend):
     #: Largest response body read, in bytes.
     max_response_bytes: ClassVar[int] = MAX_RESPONSE_BYTES
 
-    def __init__(self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
+    ):
         super().__init__(alias, options)
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
@@ -64,7 +66,7 @@ class HTTPSMSBackend(SMSBackend):
         return str(self.options.get("URL") or self.default_url)
 
     def endpoint_label(self) -> str:
-        """Scheme and host of the endpoint - what logs may show (never a query string or userinfo)."""
+        """Scheme and host of the endpoint: what logs may show (no path, query or userinfo)."""
         parts = urlsplit(self.url)
         host = parts.hostname or "?"
         return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
@@ -92,7 +94,10 @@ class HTTPSMSBackend(SMSBackend):
         session = requests.Session()
         # Never retried inside requests: the batch engine decides (a retried POST may send twice).
         adapter = HTTPAdapter(
-            pool_connections=4, pool_maxsize=config.worker_threads(), max_retries=0, pool_block=False
+            pool_connections=4,
+            pool_maxsize=config.worker_threads(),
+            max_retries=0,
+            pool_block=False,
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -153,13 +158,18 @@ class HTTPSMSBackend(SMSBackend):
                 )
             if status >= 500 or status == 408:
                 raise TemporarySendError(
-                    f"{self.provider_name} answered the {purpose} with HTTP {status}; it will be retried.",
+                    f"{self.provider_name} answered the {purpose} with HTTP {status}; "
+                    "it will be retried.",
                     code=status,
                 )
             if status in (401, 403):
                 logger.error(
-                    "%s refused the credentials (HTTP %s) from %s: check USERNAME and PASSWORD in %s.",
-                    self.provider_name, status, label, self.settings_hint_setting(),
+                    "%s refused the credentials (HTTP %s) from %s: "
+                    "check USERNAME and PASSWORD in %s.",
+                    self.provider_name,
+                    status,
+                    label,
+                    self.settings_hint_setting(),
                 )
                 raise PermanentSendError(
                     f"{self.provider_name} refused the credentials (HTTP {status}): check USERNAME "
@@ -202,7 +212,7 @@ class HTTPSMSBackend(SMSBackend):
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent or bad."""
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if unusable."""
     if not value:
         return None
     value = value.strip()

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 #: Largest response body pymess parses, in bytes (1 MiB: a 100-message answer is a few kB).
 MAX_RESPONSE_BYTES = 1024 * 1024
 
-class UnreadableResponse(ValueError):  # noqa: N818 - reads better at the raise sites
+
+class UnreadableResponse(ValueError):
     """A provider response that is not safe, well-formed XML of an acceptable size.
 
     The message never contains the response body, so nothing a hostile server
