@@ -14,6 +14,25 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
+
+
+def _expose_pyenv_interpreters() -> None:
+    """Let pyenv shims answer ``python3.12``/``python3.13`` too (the matrix needs them)."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if "PYENV_VERSION" in os.environ or not versions.is_dir():
+        return
+    current = f"{sys.version_info.major}.{sys.version_info.minor}."
+    found = sorted(p.name for p in versions.iterdir() if p.name.startswith("3."))
+    ordered = [v for v in found if v.startswith(current)] + [
+        v for v in found if not v.startswith(current)
+    ]
+    if ordered:
+        os.environ["PYENV_VERSION"] = ":".join(ordered)
+
+
+_expose_pyenv_interpreters()
+# uv must use the interpreters on this machine; it may not download its own.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "types", "migrations"]
 nox.options.reuse_existing_virtualenvs = True
@@ -140,3 +159,56 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     session.run("python", "scripts/demo.py", external=True)
+
+
+@nox.session
+def packaging(session: nox.Session) -> None:
+    """Build every distribution, check it, and install each set from the wheels in a clean venv."""
+    import shutil
+    import tempfile
+
+    session.install("build", "twine")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    packages = _existing(CORE, *PLUGINS.values())
+    for package in packages:
+        session.run("python", "-m", "build", "--sdist", "--wheel", "--outdir", str(dist), package)
+    session.run("twine", "check", "--strict", *[str(p) for p in sorted(dist.iterdir())])
+
+    # Each plugin with its backend configured, plus core alone, installed from wheels only.
+    check_settings = {
+        None: {"PYMESS_SMS_SENDER_BACKEND": "dummy"},
+        "pymess-sns": {"PYMESS_SMS_SENDER_BACKEND": "sns", "PYMESS_SNS_SMS_CONFIG": {
+            "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"}},
+        "pymess-twilio": {"PYMESS_SMS_SENDER_BACKEND": "twilio", "PYMESS_TWILIO_SMS_CONFIG": {
+            "ACCOUNT_SID": "AC" + "0" * 32, "AUTH_TOKEN": "t", "SENDER": "+15005550006"}},
+        "pymess-ats": {"PYMESS_SMS_SENDER_BACKEND": "ats", "PYMESS_ATS_SMS_CONFIG": {
+            "USERNAME": "u", "PASSWORD": "p", "OUTPUT_SENDER_NUMBER": "+420777000000",
+            "PROJECT_KEYWORD": "kw"}},
+        "pymess-smsoperator": {"PYMESS_SMS_SENDER_BACKEND": "sms_operator",
+                               "PYMESS_SMS_OPERATOR_CONFIG": {"USERNAME": "u", "PASSWORD": "p"}},
+    }
+    for plugin, extra_settings in check_settings.items():
+        if plugin is not None and plugin not in packages:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            venv_dir = Path(tmp) / "venv"
+            session.run("python", "-m", "venv", str(venv_dir))
+            python = str(venv_dir / "bin" / "python")
+            wanted = ["pymess-core"] + ([plugin] if plugin else [])
+            session.run(python, "-m", "pip", "install", "--quiet", "--find-links", str(dist),
+                        "--only-binary", "pymess-core,pymess-sns,pymess-twilio,pymess-ats,"
+                        "pymess-smsoperator", *wanted, external=True)
+            settings_py = Path(tmp) / "check_settings.py"
+            settings_py.write_text(
+                "SECRET_KEY = 'x'\nUSE_TZ = True\n"
+                "INSTALLED_APPS = ['django.contrib.contenttypes', 'pymess']\n"
+                "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}\n"
+                + "".join(f"{k} = {v!r}\n" for k, v in extra_settings.items())
+            )
+            session.run(python, "-m", "django", "check", "--fail-level", "WARNING",
+                        env={"DJANGO_SETTINGS_MODULE": "check_settings", "PYTHONPATH": tmp},
+                        external=True)
+            session.run(python, "-c", "import pymess, importlib.metadata as m; "
+                        "print('installed', sorted(d.metadata['Name'] for d in m.distributions() "
+                        "if d.metadata['Name'].startswith('pymess')))", external=True)

@@ -21,7 +21,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - a clear message on an old interpreter
         sys.exit("pymess needs Python 3.11 or newer.")
     if not (BIN / "nox").exists():
         print("Creating .venv-nox with nox ...", flush=True)
