@@ -12,6 +12,7 @@ sleep ends as soon as the server stops, so nothing outlives a test.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -19,6 +20,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+#: GET this path for the fake's counters as JSON.
+STATS_PATH = "/_fake/stats"
 
 
 @dataclass
@@ -139,7 +143,25 @@ class ThreadedFakeServer:
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
 
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "request_count": self.request_count,
+                "in_flight": self.in_flight,
+                "max_in_flight": self.max_in_flight,
+                "violations": len(self.violations),
+            }
+
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.command == "GET" and handler.path == STATS_PATH:
+            # Counters for a fake running in another process (tests/fakes/process.py).
+            body = json.dumps(self.stats()).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         request = Request(handler.command, handler.path, dict(handler.headers.items()), body)

@@ -541,3 +541,24 @@ def test_credentials_never_reach_logs_or_errors(
     assert ATS_PASSWORD.encode() in ats_fake.requests[0].body  # it was sent, as the protocol wants
     assert ATS_PASSWORD not in caplog.text
     assert all(ATS_PASSWORD not in e for e in errors)
+
+
+def test_fake_runs_in_its_own_process_for_benchmarks(settings, ats_settings):
+    """The same backend against an out-of-process fake: requests overlap there too."""
+    from tests.fakes.process import ProcessFake
+
+    settings.PYMESS_SMS_BATCH_SENDING = True
+    settings.PYMESS_SMS_WORKER_THREADS = 4
+    with ProcessFake("ats", latency=0.05) as fake:
+        settings.PYMESS_ATS_SMS_CONFIG = {
+            **ats_settings,
+            "URL": fake.url,
+            "PASSWORD": "ats-password",  # the fake's default credentials
+        }
+        queue_waiting(16)
+        get_backend().max_batch_size = 4
+        assert send_waiting().states == {State.SENDING: 16}
+        stats = fake.stats()
+    assert stats["request_count"] == 4
+    assert stats["max_in_flight"] > 1
+    assert stats["violations"] == 0
