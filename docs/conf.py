@@ -25,7 +25,10 @@ copyright = "pymess maintainers"
 release = pymess.__version__
 version = ".".join(release.split(".")[:2])
 
-extensions = ["sphinx.ext.autodoc"]
+# Code examples are executed by tests/test_docs.py (they need a database); the
+# doctest extension is loaded only so that `-b doctest` runs, testing nothing twice.
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest"]
+doctest_test_doctest_blocks = ""
 exclude_patterns = ["_build"]
 html_theme = "furo"
 html_title = f"pymess {release}"

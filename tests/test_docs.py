@@ -164,20 +164,28 @@ def code_defaults() -> dict[str, object]:
     """Defaults in ``pymess.config``: the second argument of each ``_get("PYMESS_X", default)``."""
     from pymess import config
 
-    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
-    defaults: dict[str, object] = {}
-    for node in ast.walk(tree):
-        if (
+    def value(node: ast.expr) -> object:
+        return eval(compile(ast.Expression(node), "config", "eval"), {"__builtins__": {}})
+
+    def is_get(node: ast.AST) -> bool:
+        return (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
             and node.func.id == "_get"
             and len(node.args) == 2
             and isinstance(node.args[0], ast.Constant)
-        ):
-            expression = ast.Expression(node.args[1])
-            defaults[node.args[0].value] = eval(
-                compile(expression, "config", "eval"), {"__builtins__": {}}
-            )
+        )
+
+    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
+    defaults: dict[str, object] = {}
+    for node in ast.walk(tree):
+        if is_get(node):
+            defaults.setdefault(node.args[0].value, value(node.args[1]))
+        # ``_get("PYMESS_X", None) or {}``: the effective default is the right-hand side.
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and is_get(node.values[0]):
+            get = node.values[0]
+            if isinstance(get.args[1], ast.Constant) and get.args[1].value is None:
+                defaults[get.args[0].value] = value(node.values[1])
     return defaults
 
 
@@ -392,15 +400,13 @@ def resolve(dotted: str) -> object:
 
 
 def other_kind_of_name(name: str) -> str:
-    """What ``name`` is if not a Python object: check id, logger, entry-point group, model label."""
+    """What ``name`` is if not a Python object: a quoted string in the code, an entry-point
+    group or a model label; ``""`` when it is none of them."""
     from django.apps import apps
 
-    if re.fullmatch(r"pymess\.[EW]\d{3}", name):
-        checks_source = "".join(p.read_text(encoding="utf-8") for p in distribution_sources())
-        return "system check id" if f'"{name}"' in checks_source else ""
     sources = "".join(p.read_text(encoding="utf-8") for p in distribution_sources())
-    if f'getLogger("{name}")' in sources:
-        return "logger"
+    if f'"{name}"' in sources:
+        return "string in the code (check id, logger, task name)"
     pyprojects = "".join(p.read_text() for p in ROOT.glob("*/pyproject.toml"))
     pyprojects += "".join(p.read_text() for p in ROOT.glob("examples/*/pyproject.toml"))
     if f'entry-points."{name}"' in pyprojects:
