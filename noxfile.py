@@ -117,7 +117,9 @@ def partial(session: nox.Session, plugin: str | None) -> None:
         session.run("pytest", "tests/core", env={"PYMESS_TEST_DB": "sqlite"})
     else:
         session.run(
-            "pytest", f"tests/providers/{plugin}", "tests/core/test_registry.py",
+            "pytest",
+            f"tests/providers/{plugin}",
+            "tests/core/test_registry.py",
             env={"PYMESS_TEST_DB": "sqlite"},
         )
 
@@ -132,8 +134,15 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def types(session: nox.Session) -> None:
     packages = _existing(CORE, *PLUGINS.values())
-    session.install(*[a for p in packages for a in ("-e", p)], "django~=5.2.0", "mypy>=1.10",
-                    "django-stubs>=5.1", "types-requests", "types-lxml", "boto3-stubs[sns]")
+    session.install(
+        *[a for p in packages for a in ("-e", p)],
+        "django~=5.2.0",
+        "mypy>=1.10",
+        "django-stubs>=5.1",
+        "types-requests",
+        "types-lxml",
+        "boto3-stubs[sns]",
+    )
     session.run("mypy", *[f"{p}/src" for p in packages])
 
 
@@ -142,7 +151,12 @@ def migrations(session: nox.Session) -> None:
     """Checked-in migrations match the models."""
     session.install("-e", CORE, "django~=5.2.0", "pytest-django")
     session.run(
-        "python", "-m", "django", "makemigrations", "--check", "--dry-run",
+        "python",
+        "-m",
+        "django",
+        "makemigrations",
+        "--check",
+        "--dry-run",
         env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)},
     )
 
@@ -153,7 +167,9 @@ def docs(session: nox.Session) -> None:
     _install_everything(session, "5.2")
     session.install("-r", "docs/requirements.txt")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest"
+    )
 
 
 @nox.session
@@ -178,15 +194,35 @@ def packaging(session: nox.Session) -> None:
     # Each plugin with its backend configured, plus core alone, installed from wheels only.
     check_settings = {
         None: {"PYMESS_SMS_SENDER_BACKEND": "dummy"},
-        "pymess-sns": {"PYMESS_SMS_SENDER_BACKEND": "sns", "PYMESS_SNS_SMS_CONFIG": {
-            "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"}},
-        "pymess-twilio": {"PYMESS_SMS_SENDER_BACKEND": "twilio", "PYMESS_TWILIO_SMS_CONFIG": {
-            "ACCOUNT_SID": "AC" + "0" * 32, "AUTH_TOKEN": "t", "SENDER": "+15005550006"}},
-        "pymess-ats": {"PYMESS_SMS_SENDER_BACKEND": "ats", "PYMESS_ATS_SMS_CONFIG": {
-            "USERNAME": "u", "PASSWORD": "p", "OUTPUT_SENDER_NUMBER": "+420777000000",
-            "PROJECT_KEYWORD": "kw"}},
-        "pymess-smsoperator": {"PYMESS_SMS_SENDER_BACKEND": "sms_operator",
-                               "PYMESS_SMS_OPERATOR_CONFIG": {"USERNAME": "u", "PASSWORD": "p"}},
+        "pymess-sns": {
+            "PYMESS_SMS_SENDER_BACKEND": "sns",
+            "PYMESS_SNS_SMS_CONFIG": {
+                "AWS_ACCESS_KEY_ID": "k",
+                "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_REGION": "eu-west-1",
+            },
+        },
+        "pymess-twilio": {
+            "PYMESS_SMS_SENDER_BACKEND": "twilio",
+            "PYMESS_TWILIO_SMS_CONFIG": {
+                "ACCOUNT_SID": "AC" + "0" * 32,
+                "AUTH_TOKEN": "t",
+                "SENDER": "+15005550006",
+            },
+        },
+        "pymess-ats": {
+            "PYMESS_SMS_SENDER_BACKEND": "ats",
+            "PYMESS_ATS_SMS_CONFIG": {
+                "USERNAME": "u",
+                "PASSWORD": "p",
+                "OUTPUT_SENDER_NUMBER": "+420777000000",
+                "PROJECT_KEYWORD": "kw",
+            },
+        },
+        "pymess-smsoperator": {
+            "PYMESS_SMS_SENDER_BACKEND": "sms_operator",
+            "PYMESS_SMS_OPERATOR_CONFIG": {"USERNAME": "u", "PASSWORD": "p"},
+        },
     }
     for plugin, extra_settings in check_settings.items():
         if plugin is not None and plugin not in packages:
@@ -196,19 +232,42 @@ def packaging(session: nox.Session) -> None:
             session.run("python", "-m", "venv", str(venv_dir))
             python = str(venv_dir / "bin" / "python")
             wanted = ["pymess-core"] + ([plugin] if plugin else [])
-            session.run(python, "-m", "pip", "install", "--quiet", "--find-links", str(dist),
-                        "--only-binary", "pymess-core,pymess-sns,pymess-twilio,pymess-ats,"
-                        "pymess-smsoperator", *wanted, external=True)
+            session.run(
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--find-links",
+                str(dist),
+                "--only-binary",
+                "pymess-core,pymess-sns,pymess-twilio,pymess-ats,pymess-smsoperator",
+                *wanted,
+                external=True,
+            )
             settings_py = Path(tmp) / "check_settings.py"
             settings_py.write_text(
                 "SECRET_KEY = 'x'\nUSE_TZ = True\n"
                 "INSTALLED_APPS = ['django.contrib.contenttypes', 'pymess']\n"
-                "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}\n"
+                "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3',"
+                " 'NAME': ':memory:'}}\n"
                 + "".join(f"{k} = {v!r}\n" for k, v in extra_settings.items())
             )
-            session.run(python, "-m", "django", "check", "--fail-level", "WARNING",
-                        env={"DJANGO_SETTINGS_MODULE": "check_settings", "PYTHONPATH": tmp},
-                        external=True)
-            session.run(python, "-c", "import pymess, importlib.metadata as m; "
-                        "print('installed', sorted(d.metadata['Name'] for d in m.distributions() "
-                        "if d.metadata['Name'].startswith('pymess')))", external=True)
+            session.run(
+                python,
+                "-m",
+                "django",
+                "check",
+                "--fail-level",
+                "WARNING",
+                env={"DJANGO_SETTINGS_MODULE": "check_settings", "PYTHONPATH": tmp},
+                external=True,
+            )
+            session.run(
+                python,
+                "-c",
+                "import pymess, importlib.metadata as m; "
+                "print('installed', sorted(d.metadata['Name'] for d in m.distributions() "
+                "if d.metadata['Name'].startswith('pymess')))",
+                external=True,
+            )
