@@ -53,5 +53,11 @@ def _drop_missing_provider_pages(app, docname, source):
             source[0] = source[0].replace(f"\n   {page}\n", "\n")
 
 
+def _reread_backends_index(app, env, added, changed, removed):
+    # The pages present may change without backends/index.rst changing.
+    return ["backends/index"]
+
+
 def setup(app):
     app.connect("source-read", _drop_missing_provider_pages)
+    app.connect("env-get-outdated", _reread_backends_index)
