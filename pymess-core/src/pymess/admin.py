@@ -35,8 +35,8 @@ from django.template import TemplateSyntaxError
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from pymess import config
@@ -190,7 +190,7 @@ class OutputSMSRelatedObjectInline(admin.TabularInline):
             (obj.content_type_id, obj.object_id)
         )
         if target is None:
-            return _("(deleted or unknown)")
+            return gettext("(deleted or unknown)")
         url = _admin_change_url(self.admin_site, self._request, target)
         return format_html('<a href="{}">{}</a>', url, target) if url else str(target)
 
@@ -211,7 +211,7 @@ class OutputSMSRelatedObjectInline(admin.TabularInline):
             pks = []
             for object_id in object_ids:
                 try:
-                    pks.append(model._meta.pk.to_python(object_id))  # type: ignore[union-attr]
+                    pks.append(model._meta.pk.to_python(object_id))
                 except Exception:  # an id this model cannot hold: shown as unknown
                     continue
             for target in model._base_manager.filter(pk__in=pks):
@@ -361,13 +361,13 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("claimed by a worker"))
     def claim_display(self, obj: OutputSMSMessage) -> str:
         if obj.claim_token is None:
-            return _("no")
+            return gettext("no")
         started = (
-            _("provider call started %(at)s") % {"at": obj.attempt_started_at}
+            gettext("provider call started %(at)s") % {"at": obj.attempt_started_at}
             if obj.attempt_started_at
-            else _("not started")
+            else gettext("not started")
         )
-        return _("claim %(token)s until %(until)s, %(started)s") % {
+        return gettext("claim %(token)s until %(until)s, %(started)s") % {
             "token": obj.claim_token,
             "until": obj.lease_expires_at,
             "started": started,
@@ -383,7 +383,7 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
         pks = list(queryset.prefetch_related(None).order_by().values_list("pk", flat=True))
         result = requeue_messages(pks)
         self._log(request, result.changed, "Re-queued (state → WAITING).")
-        self._report(request, result, _("Re-queued"), REQUEUE_STATES)
+        self._report(request, result, gettext("Re-queued"), REQUEUE_STATES)
 
     @admin.action(
         description=_("Cancel waiting messages (WAITING, ERROR_RETRY → ERROR)"),
@@ -393,7 +393,7 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
         pks = list(queryset.prefetch_related(None).order_by().values_list("pk", flat=True))
         result = cancel_messages(pks, _user_label(request.user))
         self._log(request, result.changed, "Cancelled (state → ERROR).")
-        self._report(request, result, _("Cancelled"), CANCEL_STATES)
+        self._report(request, result, gettext("Cancelled"), CANCEL_STATES)
 
     def _log(self, request: HttpRequest, changed: list[OutputSMSMessage], text: str) -> None:
         if not changed or request.user.pk is None:
