@@ -623,10 +623,15 @@ class BatchWorker:
         self._buffer.extend(claimed.messages)
         return bool(claimed.messages)
 
+    def _refill_at(self) -> int:
+        """Free threads worth a start: a quarter of the pool, so marking messages started
+        costs one UPDATE per few calls rather than one per call."""
+        return max(1, self.threads // 4)
+
     def _submit(self, pool: ThreadPoolExecutor) -> float:
         """Start as many buffered messages as there are free threads; returns a throttle wait."""
         free = self.threads - len(self._inflight)
-        if free <= 0 or not self._buffer:
+        if not self._buffer or free <= 0 or (self._inflight and free < self._refill_at()):
             return 0.0
         batch, wait_hint = self._take(free)
         if not batch:
@@ -688,7 +693,7 @@ class BatchWorker:
             timeout = self.flush_interval
             if wait_hint:
                 timeout = min(timeout, wait_hint)
-            elif self._buffer and len(self._inflight) < self.threads:
+            elif self._buffer and self.threads - len(self._inflight) >= self._refill_at():
                 timeout = 0.0  # threads are free and nothing throttles: go back and start more
             done, _ = wait(self._inflight, timeout=timeout, return_when=FIRST_COMPLETED)
             self._queue_outcomes(done)
