@@ -13,3 +13,6 @@ class Customer(models.Model):
 class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
     number = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return self.number

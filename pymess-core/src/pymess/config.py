@@ -50,7 +50,10 @@ def sms_backends() -> dict[str, dict[str, Any]]:
                 f'PYMESS_SMS_BACKENDS["{alias}"] has unknown keys {sorted(unknown)}; '
                 'only "BACKEND" and "OPTIONS" are allowed.'
             )
-        result[str(alias)] = {"BACKEND": entry["BACKEND"], "OPTIONS": dict(entry.get("OPTIONS") or {})}
+        result[str(alias)] = {
+            "BACKEND": entry["BACKEND"],
+            "OPTIONS": dict(entry.get("OPTIONS") or {}),
+        }
     if DEFAULT_BACKEND_ALIAS not in result:
         raise ImproperlyConfigured(
             f'PYMESS_SMS_BACKENDS must define a "{DEFAULT_BACKEND_ALIAS}" alias.'

@@ -36,7 +36,7 @@ def prepare_content(content: object) -> tuple[str, SegmentInfo]:
 
 
 def validate_extra_data(extra_data: dict[str, Any]) -> dict[str, Any]:
-    """Extra data must survive a JSON round trip unchanged in kind; raise :class:`InvalidContent`."""
+    """Extra data must be plain JSON (no NaN, sets or objects); raise :class:`InvalidContent`."""
     try:
         json.dumps(extra_data, allow_nan=False)
     except (TypeError, ValueError) as exc:

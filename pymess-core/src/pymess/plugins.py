@@ -46,13 +46,17 @@ class PymessPlugins:
             self._load_one(f"entry point {ep.name!r} of {dist}", ep.load, ep.name, strict)
         for path in config.plugins():
             self._load_one(
-                f"PYMESS_PLUGINS entry {path!r}", lambda p=path: importlib.import_module(p), path,
+                f"PYMESS_PLUGINS entry {path!r}",
+                lambda p=path: importlib.import_module(p),
+                path,
                 strict,
             )
         try:
             self.manager.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise ImproperlyConfigured(f"A pymess plugin implements an unknown hook: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"A pymess plugin implements an unknown hook: {exc}"
+            ) from exc
 
     def _load_one(self, source: str, loader: Any, name: str, strict: bool) -> None:
         try:
@@ -62,11 +66,15 @@ class PymessPlugins:
             self.manager.register(plugin, name=name)
         except Exception as exc:
             if strict:
-                raise ImproperlyConfigured(f"Cannot load pymess plugin from {source}: {exc}") from exc
+                raise ImproperlyConfigured(
+                    f"Cannot load pymess plugin from {source}: {exc}"
+                ) from exc
             logger.exception("Cannot load pymess plugin from %s; continuing without it.", source)
             self.failed.append((source, exc))
 
-    def _call_each(self, hook_name: str, *, stop_on: type[BaseException] | None, **kwargs: Any) -> None:
+    def _call_each(
+        self, hook_name: str, *, stop_on: type[BaseException] | None, **kwargs: Any
+    ) -> None:
         hook = getattr(self.manager.hook, hook_name)
         # LIFO like pluggy, but each implementation on its own so one failure
         # does not silence the others.
@@ -81,7 +89,9 @@ class PymessPlugins:
 
     def sms_pre_send(self, message: OutputSMSMessage, backend: SMSBackend) -> None:
         """Raises :class:`SendCancelled` if a plugin cancels the send."""
-        self._call_each("pymess_sms_pre_send", stop_on=SendCancelled, message=message, backend=backend)
+        self._call_each(
+            "pymess_sms_pre_send", stop_on=SendCancelled, message=message, backend=backend
+        )
 
     def sms_post_send(self, message: OutputSMSMessage, backend: SMSBackend) -> None:
         self._call_each("pymess_sms_post_send", stop_on=None, message=message, backend=backend)

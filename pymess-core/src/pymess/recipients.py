@@ -20,8 +20,10 @@ def normalize_recipient(recipient: object) -> str:
     try:
         number = phonenumbers.parse(recipient, region)
     except phonenumbers.NumberParseException as exc:
-        hint = "" if region or recipient.strip().startswith("+") else (
-            " Write it with a country code (+420...) or set PYMESS_SMS_DEFAULT_REGION."
+        hint = (
+            ""
+            if region or recipient.strip().startswith("+")
+            else (" Write it with a country code (+420...) or set PYMESS_SMS_DEFAULT_REGION.")
         )
         raise InvalidRecipient(f"{recipient!r} is not a phone number: {exc}.{hint}") from exc
     if not phonenumbers.is_valid_number(number):

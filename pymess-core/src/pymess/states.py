@@ -113,10 +113,15 @@ def apply_state_updates(
             for update in group:
                 update.applied = True
         else:
-            # Someone else changed some rows meanwhile: find out which, row by row.
+            # Someone else changed some rows meanwhile. The rows this call wrote carry
+            # its own changed_at stamp, which tells them apart.
+            ours = set(
+                OutputSMSMessage.objects.filter(
+                    pk__in=[u.message.pk for u in group], changed_at=now
+                ).values_list("pk", flat=True)
+            )
             for update in group:
-                values = {"state": update.state, "changed_at": now, **update.fields}
-                update.applied = base.filter(pk=update.message.pk).update(**values) == 1
+                update.applied = update.message.pk in ours
 
     changed = []
     for update in updates:
@@ -153,6 +158,7 @@ def _per_row_values(group: Sequence[StateUpdate]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in names:
         model_field = OutputSMSMessage._meta.get_field(name)
+        assert isinstance(model_field, models.Field)
         column = [row.get(name, _MISSING) for row in rows]
         if _MISSING not in column and all(_same(v, column[0]) for v in column):
             values[name] = column[0]
@@ -219,7 +225,9 @@ def change_state(
             return True
         if update.applied:
             return False  # fields written, state unchanged
-        fresh = OutputSMSMessage.objects.filter(pk=message.pk).values_list("state", flat=True).first()
+        fresh = (
+            OutputSMSMessage.objects.filter(pk=message.pk).values_list("state", flat=True).first()
+        )
         if fresh is None or fresh == message.state:
             return False  # our view was current: the move is refused or there is nothing to do
         message.state = fresh

@@ -75,7 +75,8 @@ class OutputSMSMessage(TimestampedModel):
         _("encoding"), max_length=8, choices=SMSEncoding.choices, default=SMSEncoding.GSM7
     )
     segments = models.PositiveSmallIntegerField(_("segments"), default=1)
-    external_id = models.CharField(
+    # NULL, not "": most rows have no provider id yet, and NULLs stay out of lookups.
+    external_id = models.CharField(  # noqa: DJ001
         _("provider message id"), max_length=255, null=True, blank=True, db_index=True
     )
     # Queue columns: ordering, scheduling and claims (see pymess.outbox).
@@ -179,6 +180,11 @@ class AbstractSMSTemplate(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.slug} [{self.locale}]" if self.locale else self.slug
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A template that cannot render is rejected here rather than at send time.
+        self.clean()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         self.locale = normalize_locale(self.locale)
@@ -186,11 +192,6 @@ class AbstractSMSTemplate(TimestampedModel):
             compile_template(self.body)
         except TemplateSyntaxError as exc:
             raise ValidationError({"body": _("Template syntax error: %s") % exc}) from exc
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # A template that cannot render is rejected here rather than at send time.
-        self.clean()
-        super().save(*args, **kwargs)
 
     def get_body(self) -> str:
         """The template source; override to adjust it before rendering."""
@@ -213,7 +214,7 @@ class AbstractSMSTemplate(TimestampedModel):
         send_immediately: bool = False,
         **kwargs: Any,
     ) -> OutputSMSMessage | None:
-        """Render and send this template; ``None`` (nothing stored) when :meth:`can_send` says no."""
+        """Render and send this template; ``None`` (nothing stored) if :meth:`can_send` says no."""
         from pymess.backend.sms import send_rendered_template
 
         return send_rendered_template(

@@ -1,10 +1,11 @@
-"""``pymess.backend.sms.ats_sms_operator.ATSSMSBackend``: the ATS backend, from the ``pymess-ats`` distribution."""
+"""Alias of ``pymess.backend.sms.ats_sms_operator.ATSSMSBackend``.
+
+The ATS backend lives in the ``pymess-ats`` distribution.
+"""
 
 from typing import Any
 
 from pymess.backend.sms._plugin_alias import load_plugin_attribute
-
-__all__ = ["ATSSMSBackend"]
 
 
 def __getattr__(name: str) -> Any:

@@ -45,7 +45,8 @@ class SMSBackend:
 
     REQUIRED: ClassVar[Any] = _REQUIRED
 
-    #: Setting holding this provider's options for the ``default`` alias, e.g. ``PYMESS_TWILIO_SMS_CONFIG``.
+    #: Setting holding this provider's options for the ``default`` alias,
+    #: e.g. ``PYMESS_TWILIO_SMS_CONFIG``.
     config_setting: ClassVar[str | None] = None
     #: Accepted option keys and their defaults.
     options_spec: ClassVar[Mapping[str, Any]] = {}
@@ -63,7 +64,9 @@ class SMSBackend:
     #: How many messages :meth:`publish_messages` sends per request, at most.
     max_batch_size: ClassVar[int] = 1
 
-    def __init__(self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
+    ):
         self.alias = alias
         options = dict(options or {})
         problems = self.option_problems(options)
@@ -231,5 +234,5 @@ def pk_from_uniq_id(prefix: str | None, value: str) -> int | None:
         head = f"{prefix}-"
         if not value.startswith(head):
             return None
-        value = value[len(head):]
+        value = value[len(head) :]
     return int(value) if value.isdigit() else None

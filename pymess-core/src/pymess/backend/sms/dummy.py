@@ -19,4 +19,3 @@ class DummySMSBackend(SMSBackend):
 
     def publish_message(self, message: OutputSMSMessage) -> None:
         self.mark_sent(message, State.DEBUG)
-

@@ -29,7 +29,9 @@ def available_backends() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def resolve_backend_class(name_or_path: str, *, setting: str = "PYMESS_SMS_SENDER_BACKEND") -> type[SMSBackend]:
+def resolve_backend_class(
+    name_or_path: str, *, setting: str = "PYMESS_SMS_SENDER_BACKEND"
+) -> type[SMSBackend]:
     """The backend class for an entry-point name (``"twilio"``) or a dotted path."""
     installed = available_backends()
     if name_or_path in installed:
@@ -52,7 +54,8 @@ def resolve_backend_class(name_or_path: str, *, setting: str = "PYMESS_SMS_SENDE
         names = ", ".join(sorted(installed)) or "none"
         raise ImproperlyConfigured(
             f"{setting}: unknown SMS backend {name_or_path!r}. Installed backends: {names}. "
-            "Install the provider's distribution (e.g. pip install pymess-twilio) or use a dotted path."
+            "Install the provider's distribution (e.g. pip install pymess-twilio) "
+            "or use a dotted path."
         )
     if not (isinstance(backend_class, type) and issubclass(backend_class, SMSBackend)):
         raise ImproperlyConfigured(
@@ -63,7 +66,9 @@ def resolve_backend_class(name_or_path: str, *, setting: str = "PYMESS_SMS_SENDE
 
 def backend_options(alias: str, backend_class: type[SMSBackend], options: dict) -> dict:
     """Options for ``alias``: the provider's config setting, overridden by ``OPTIONS``."""
-    merged = config.provider_config(backend_class.config_setting) if backend_class.config_setting else {}
+    merged = (
+        config.provider_config(backend_class.config_setting) if backend_class.config_setting else {}
+    )
     merged.update(options)
     return merged
 

@@ -1,4 +1,4 @@
-"""``send()`` and ``send_template()``: validate, store, and hand over once the transaction commits."""
+"""``send()`` and ``send_template()``: validate, store, hand over once the transaction commits."""
 
 from __future__ import annotations
 
@@ -111,13 +111,17 @@ def send_template(
 
 def get_template_model() -> type[AbstractSMSTemplate]:
     """The model named by ``PYMESS_SMS_TEMPLATE_MODEL``."""
-    return django_apps.get_model(config.template_model_label(), require_ready=True)  # type: ignore[return-value]
+    model: type[AbstractSMSTemplate] = django_apps.get_model(config.template_model_label())
+    return model
 
 
 def get_template(slug: str, locale: str | None = None) -> AbstractSMSTemplate:
     """The best template for ``slug`` along the locale fallback chain (one query)."""
     chain = locale_fallbacks(locale, settings.LANGUAGE_CODE)
-    candidates = {t.locale: t for t in get_template_model().objects.filter(slug=slug, locale__in=chain)}
+    candidates = {
+        t.locale: t
+        for t in get_template_model()._default_manager.filter(slug=slug, locale__in=chain)
+    }
     for candidate in chain:
         if candidate in candidates:
             return candidates[candidate]
@@ -164,7 +168,9 @@ def _related_rows(related_objects: Iterable[models.Model] | None) -> list[tuple[
     rows = []
     for obj in related_objects or ():
         if not isinstance(obj, models.Model) or obj.pk is None:
-            raise InvalidRelatedObject(f"Related objects must be saved model instances, got {obj!r}.")
+            raise InvalidRelatedObject(
+                f"Related objects must be saved model instances, got {obj!r}."
+            )
         rows.append((ContentType.objects.get_for_model(obj), str(obj.pk)))
     return rows
 
@@ -210,7 +216,7 @@ def _store_and_dispatch(
         priority=priority,
         next_attempt_at=send_at if scheduled else None,
         expires_at=expires_at,
-        template=template,
+        template=template,  # type: ignore[misc]  # the swappable template model
         template_slug=template.slug if template is not None else "",
         locale=template.locale if template is not None else "",
         # Sent at once: the creator claims the row, so no batch worker can take it too.

@@ -1,10 +1,11 @@
-"""``pymess.backend.sms.sns.SNSSMSBackend``: the Amazon SNS backend, from the ``pymess-sns`` distribution."""
+"""Alias of ``pymess.backend.sms.sns.SNSSMSBackend``.
+
+The Amazon SNS backend lives in the ``pymess-sns`` distribution.
+"""
 
 from typing import Any
 
 from pymess.backend.sms._plugin_alias import load_plugin_attribute
-
-__all__ = ["SNSSMSBackend"]
 
 
 def __getattr__(name: str) -> Any:

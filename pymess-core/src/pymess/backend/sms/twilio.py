@@ -1,10 +1,11 @@
-"""``pymess.backend.sms.twilio.TwilioSMSBackend``: the Twilio backend, from the ``pymess-twilio`` distribution."""
+"""Alias of ``pymess.backend.sms.twilio.TwilioSMSBackend``.
+
+The Twilio backend lives in the ``pymess-twilio`` distribution.
+"""
 
 from typing import Any
 
 from pymess.backend.sms._plugin_alias import load_plugin_attribute
-
-__all__ = ["TwilioSMSBackend"]
 
 
 def __getattr__(name: str) -> Any:

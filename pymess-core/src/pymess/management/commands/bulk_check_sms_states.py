@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = "Update the state of sent SMS messages from providers that can be polled."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--backend", dest="alias", default=None, help="Only this backend alias.")
+        parser.add_argument(
+            "--backend", dest="alias", default=None, help="Only this backend alias."
+        )
 
     def handle(self, *args: Any, alias: str | None, **options: Any) -> None:
         from pymess.backend.sms.registry import get_backend
@@ -26,7 +28,9 @@ class Command(BaseCommand):
             backend = get_backend(name)
             if not backend.supports_state_polling:
                 if verbosity >= 1:
-                    self.stdout.write(f"{name}: {type(backend).__name__} cannot poll states; skipped.")
+                    self.stdout.write(
+                        f"{name}: {type(backend).__name__} cannot poll states; skipped."
+                    )
                 continue
             try:
                 changed = backend.bulk_check_sms_states()

@@ -1,0 +1,1 @@
+"""Local fakes of SMS providers, for tests and benchmarks (127.0.0.1 only)."""

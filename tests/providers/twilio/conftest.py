@@ -1,0 +1,16 @@
+from typing import Any
+
+import pytest
+
+from tests.fixtures.fix_twilio import *  # noqa: F403
+
+
+@pytest.fixture
+def hooks(settings: Any) -> Any:
+    """Record every hook call (add after the backend settings: changing settings resets plugins)."""
+    from pymess.testing import hook_recorder
+
+    settings.PYMESS_PLUGINS = [hook_recorder.__name__]
+    hook_recorder.reset()
+    yield hook_recorder
+    hook_recorder.reset()
