@@ -6,6 +6,7 @@ primary keys, so a task delivered twice sends once.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import uuid
 
@@ -17,9 +18,19 @@ from pymess.backend.sms import send
 from pymess.enums import OutputSMSMessageState as State
 from pymess.models import OutputSMSMessage
 from tests.fixtures.fix_batch import http_backends
+from tests.services import require
 
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+_TASKS_MODULE = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+IMMEDIATE = {"default": {"BACKEND": f"{_TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
 DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+needs_tasks = pytest.mark.skipif(
+    not importlib.util.find_spec("django.tasks") and not importlib.util.find_spec("django_tasks"),
+    reason="needs Django 6 or the django-tasks backport (pip install 'pymess-core[tasks]')",
+)
+
+
+def require_tasks_db() -> None:
+    pytest.importorskip("django_tasks_db", reason="the database tasks backend is not installed")
 
 
 @pytest.fixture
@@ -44,6 +55,7 @@ def test_unknown_dispatch_is_a_configuration_error(batch_mode):
         send("+420777123456", "hi")
 
 
+@needs_tasks
 @pytest.mark.django_db
 def test_tasks_immediate_backend_sends_on_commit_and_duplicates_send_once(
     batch_mode, sms_outbox, django_capture_on_commit_callbacks
@@ -66,6 +78,7 @@ def test_tasks_immediate_backend_sends_on_commit_and_duplicates_send_once(
     assert len(sms_outbox) == 1
 
 
+@needs_tasks
 @pytest.mark.django_db(transaction=True)
 def test_tasks_rolled_back_transaction_enqueues_nothing(batch_mode, sms_outbox):
     batch_mode.PYMESS_SMS_DISPATCH = "tasks"
@@ -76,6 +89,7 @@ def test_tasks_rolled_back_transaction_enqueues_nothing(batch_mode, sms_outbox):
     assert sms_outbox == [] and not OutputSMSMessage.objects.exists()
 
 
+@needs_tasks
 @pytest.mark.django_db
 def test_tasks_immediate_backend_leaves_scheduled_messages_to_the_sweeper(
     batch_mode, sms_outbox, django_capture_on_commit_callbacks
@@ -103,6 +117,7 @@ def _db_worker(workers, settings: dict) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_tasks_database_backend_with_its_worker(batch_mode, fake_provider, workers):
     """django-tasks-db: send() enqueues on commit; its db_worker process sends, once."""
+    require_tasks_db()
     from pymess.tasks import send_sms_messages
 
     provider = fake_provider()
@@ -127,6 +142,7 @@ def test_tasks_database_backend_with_its_worker(batch_mode, fake_provider, worke
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_tasks_database_backend_requeues_retries_with_a_delay(batch_mode, fake_provider, workers):
+    require_tasks_db()
     provider = fake_provider()
     config = {
         "TASKS": DATABASE,
@@ -153,6 +169,7 @@ def test_tasks_database_backend_requeues_retries_with_a_delay(batch_mode, fake_p
 @pytest.fixture
 def celery_queue(batch_mode, fake_provider, workers):
     """A Celery worker on the local Redis, on a queue of its own, and matching settings here."""
+    require("redis")
     from tests.batch.celery_app import app
 
     provider = fake_provider()
