@@ -27,7 +27,10 @@ if os.environ.get("PYMESS_BENCH_BACKEND", "http") == "http":
     PYMESS_SMS_BACKENDS = {
         "default": {
             "BACKEND": "tests.batch.http_backend.HTTPTestBackend",
-            "OPTIONS": {"URL": os.environ.get("PYMESS_BENCH_PROVIDER_URL", ""), "TIMEOUT": 10},
+            "OPTIONS": {
+                "URL": os.environ.get("PYMESS_BENCH_PROVIDER_URL", "http://127.0.0.1:1"),
+                "TIMEOUT": 10,
+            },
         }
     }
 else:

@@ -27,7 +27,7 @@ class Handler(BaseHTTPRequestHandler):
     wbufsize = -1
     disable_nagle_algorithm = True
 
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass
 
     def _reply(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
@@ -62,7 +62,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.latency)
         with self.server.lock:
             self.server.log.append([ident, status])
-        self._reply(status, {"id": ident} if status == 200 else {"error": f"fake {status}"}, headers)
+        self._reply(
+            status, {"id": ident} if status == 200 else {"error": f"fake {status}"}, headers
+        )
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -56,7 +55,7 @@ class HTTPTestBackend(SMSBackend):
         except ConnectionRefusedError as exc:
             self._drop_connection()
             raise TemporarySendError(f"provider refused the connection: {exc}") from exc
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             self._drop_connection()
             raise TemporarySendError(f"provider timed out after {self.timeout()}s") from exc
         except (OSError, http.client.HTTPException) as exc:

@@ -40,12 +40,15 @@ def batch_mode(settings):
 
 
 @pytest.mark.django_db
-def test_cron_dispatch_leaves_messages_for_the_command(batch_mode, sms_outbox, django_capture_on_commit_callbacks):
+def test_cron_dispatch_leaves_messages_for_the_command(
+    batch_mode, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message = send("+420777123456", "hi")
     assert callbacks == []
     message.refresh_from_db()
-    assert message.state == State.WAITING and sms_outbox == []
+    assert message.state == State.WAITING
+    assert sms_outbox == []
 
 
 @pytest.mark.django_db
@@ -71,7 +74,8 @@ def test_tasks_immediate_backend_sends_on_commit_and_duplicates_send_once(
     assert len(callbacks) == 1
     callbacks[0]()
     message.refresh_from_db()
-    assert message.state == State.SENT and len(sms_outbox) == 1
+    assert message.state == State.SENT
+    assert len(sms_outbox) == 1
 
     result = send_sms_messages.enqueue(pks=[message.pk])  # delivered again
     assert result.return_value["sent"] == 0
@@ -83,10 +87,16 @@ def test_tasks_immediate_backend_sends_on_commit_and_duplicates_send_once(
 def test_tasks_rolled_back_transaction_enqueues_nothing(batch_mode, sms_outbox):
     batch_mode.PYMESS_SMS_DISPATCH = "tasks"
     batch_mode.TASKS = IMMEDIATE
-    with pytest.raises(RuntimeError), transaction.atomic():
-        send("+420777123456", "hi")
-        raise RuntimeError("rollback")
-    assert sms_outbox == [] and not OutputSMSMessage.objects.exists()
+
+    def send_then_fail() -> None:
+        with transaction.atomic():
+            send("+420777123456", "hi")
+            raise RuntimeError("rollback")
+
+    with pytest.raises(RuntimeError):
+        send_then_fail()
+    assert sms_outbox == []
+    assert not OutputSMSMessage.objects.exists()
 
 
 @needs_tasks
@@ -103,7 +113,8 @@ def test_tasks_immediate_backend_leaves_scheduled_messages_to_the_sweeper(
     with django_capture_on_commit_callbacks(execute=True):
         message = send("+420777123456", "later", send_at=timezone.now() + timedelta(hours=1))
     message.refresh_from_db()
-    assert message.state == State.WAITING and sms_outbox == []
+    assert message.state == State.WAITING
+    assert sms_outbox == []
 
 
 def _db_worker(workers, settings: dict) -> str:
@@ -129,11 +140,14 @@ def test_tasks_database_backend_with_its_worker(batch_mode, fake_provider, worke
     pks = [m.pk for m in messages]
     send_sms_messages.enqueue(pks=pks[:10])  # duplicate deliveries of ten of them
 
-    _db_worker(workers, {
-        "TASKS": DATABASE,
-        "PYMESS_SMS_DISPATCH": "tasks",
-        "PYMESS_SMS_BACKENDS": http_backends(provider.url),
-    })
+    _db_worker(
+        workers,
+        {
+            "TASKS": DATABASE,
+            "PYMESS_SMS_DISPATCH": "tasks",
+            "PYMESS_SMS_BACKENDS": http_backends(provider.url),
+        },
+    )
 
     assert sorted(int(i) for i in provider.accepted_ids()) == pks
     assert set(OutputSMSMessage.objects.values_list("state", flat=True)) == {State.SENT}
@@ -185,9 +199,18 @@ def celery_queue(batch_mode, fake_provider, workers):
         setattr(batch_mode, name, value)
     app.conf.update(broker_url=config["CELERY_BROKER_URL"], task_default_queue=queue)
     process = workers.start(
-        config, "-A", "tests.batch.celery_app", "worker", "--pool=solo",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue,
-        "--loglevel=INFO", module="celery",
+        config,
+        "-A",
+        "tests.batch.celery_app",
+        "worker",
+        "--pool=solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        queue,
+        "--loglevel=INFO",
+        module="celery",
     )
     yield provider, process
     import signal

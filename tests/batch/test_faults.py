@@ -88,11 +88,12 @@ def test_each_fault_ends_in_its_contract_state(provider_settings):
         assert states[transient.pk] == State.ERROR_RETRY
     assert states[permanent.pk] == State.ERROR
     assert states[no_retry.pk] == State.ERROR
-    assert within(delay(e500), 5, 10)  # base 10 s × jitter [0.5, 1]
+    assert within(delay(e500), 5, 10)  # base 10 s x jitter [0.5, 1]
     assert within(delay(limited), 7, 7)  # the provider's Retry-After, honoured
     permanent.refresh_from_db()
     no_retry.refresh_from_db()
-    assert "[400]" in permanent.error and "permanent error" not in permanent.error
+    assert "[400]" in permanent.error
+    assert "permanent error" not in permanent.error
     assert "retry_sending is off" in no_retry.error
     hang.refresh_from_db()
     refused.refresh_from_db()
@@ -109,7 +110,7 @@ def test_retry_delays_grow_until_max_attempts(provider_settings):
         run_batch()
         delays.append(delay(message))
         make_due()
-    # base × 2^(n-1) with jitter in [50 %, 100 %]: disjoint, growing ranges.
+    # base x 2^(n-1) with jitter in [50 %, 100 %]: disjoint, growing ranges.
     assert within(delays[0], 5, 10)
     assert within(delays[1], 10, 20)
     assert within(delays[2], 20, 40)

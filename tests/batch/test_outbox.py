@@ -66,7 +66,8 @@ def test_claim_is_one_statement_on_sqlite():
         claim(3)
     update = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     assert len(update) == 1
-    assert "IN (SELECT" in update[0] and "LIMIT 3" in update[0]
+    assert "IN (SELECT" in update[0]
+    assert "LIMIT 3" in update[0]
 
 
 def test_claim_locks_with_skip_locked_on_postgresql():
@@ -85,7 +86,8 @@ def test_claim_locks_with_skip_locked_on_postgresql():
 def test_send_waiting_sends_everything_and_clears_claims(sms_outbox):
     make_waiting(230)
     result = send_waiting()
-    assert result.sent == 230 and len(sms_outbox) == 230
+    assert result.sent == 230
+    assert len(sms_outbox) == 230
     assert not OutputSMSMessage.objects.exclude(state=State.SENT).exists()
     assert not OutputSMSMessage.objects.filter(claim_token__isnull=False).exists()
     assert set(OutputSMSMessage.objects.values_list("number_of_send_attempts", flat=True)) == {1}
@@ -106,7 +108,8 @@ def test_records_are_set_based(sms_outbox, settings):
         worker.flush_interval = 60  # record only when a batch is full or the run ends
         worker.run()
     record_updates = [
-        q for q in queries.captured_queries
+        q
+        for q in queries.captured_queries
         if q["sql"].startswith("UPDATE") and '"state"' in q["sql"].split("WHERE")[0]
     ]
     assert len(record_updates) == 1
@@ -128,9 +131,9 @@ def test_stale_worker_cannot_overwrite_or_send():
 
 
 def test_late_record_after_recovery_changes_nothing(sms_outbox):
-    from pymess.outbox import _mark_started, _outcome, _Recorder, BatchResult
+    from pymess.outbox import BatchResult, _mark_started, _outcome, _Recorder
 
-    [message] = make_waiting(1)
+    [_message] = make_waiting(1)
     claimed = claim(1)
     started = _mark_started(claimed.messages)
     OutputSMSMessage.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -140,7 +143,8 @@ def test_late_record_after_recovery_changes_nothing(sms_outbox):
     started[0].state = State.SENT
     recorder.add(_outcome(started[0], None, timezone.now()), State.WAITING)
     recorder.flush()
-    assert result.lost_claims == 1 and result.sent == 0
+    assert result.lost_claims == 1
+    assert result.sent == 0
     assert OutputSMSMessage.objects.get().state == State.UNKNOWN
 
 
@@ -156,7 +160,8 @@ def test_recovery_requeues_unstarted_and_marks_started_unknown():
     states = sorted(OutputSMSMessage.objects.values_list("state", flat=True))
     assert states == [State.UNKNOWN] + [State.WAITING] * 3
     unknown = OutputSMSMessage.objects.get(state=State.UNKNOWN)
-    assert "outcome is unknown" in unknown.error and unknown.claim_token is None
+    assert "outcome is unknown" in unknown.error
+    assert unknown.claim_token is None
 
 
 def test_recovery_leaves_live_leases_alone():
@@ -169,7 +174,8 @@ def test_recovery_leaves_live_leases_alone():
 def test_expired_messages_fail_and_are_never_sent(sms_outbox):
     make_waiting(2, expires_at=timezone.now() - timedelta(seconds=1))
     result = send_waiting()
-    assert result.failed == 2 and sms_outbox == []
+    assert result.failed == 2
+    assert sms_outbox == []
     assert set(OutputSMSMessage.objects.values_list("error", flat=True)) == {
         "Expired before it could be sent."
     }
@@ -205,7 +211,9 @@ def test_post_send_and_state_hooks_fire_once_per_message(sms_outbox, monkeypatch
 
     calls = {"post": 0, "state": 0}
     monkeypatch.setattr(
-        PymessPlugins, "sms_post_send", lambda self, m, b: calls.__setitem__("post", calls["post"] + 1)
+        PymessPlugins,
+        "sms_post_send",
+        lambda self, m, b: calls.__setitem__("post", calls["post"] + 1),
     )
     monkeypatch.setattr(
         PymessPlugins,
@@ -232,7 +240,8 @@ def test_batch_capable_backend_gets_chunks(settings, monkeypatch):
     settings.PYMESS_SMS_SENDER_BACKEND = "dummy"
     make_waiting(100)
     assert send_waiting().sent == 100
-    assert max(sizes) <= 40 and sum(sizes) == 100
+    assert max(sizes) <= 40
+    assert sum(sizes) == 100
     assert set(OutputSMSMessage.objects.values_list("state", flat=True)) == {State.DEBUG}
 
 

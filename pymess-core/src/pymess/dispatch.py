@@ -36,7 +36,7 @@ logger = logging.getLogger("pymess.dispatch")
 
 
 def message_queued(message: OutputSMSMessage) -> None:
-    """Called by ``send()`` after a message is stored for later sending (batch mode or ``send_at``)."""
+    """Called by ``send()`` when a message is stored for later (batch mode or ``send_at``)."""
     if config.dispatch() == "cron":
         return
     enqueue([message.pk], run_after=message.next_attempt_at)

@@ -90,7 +90,15 @@ class BatchResult:
         return self.sent + self.failed + self.retried
 
     def add(self, other: BatchResult) -> None:
-        for name in ("sent", "failed", "retried", "cancelled", "recovered", "unknown", "lost_claims"):
+        for name in (
+            "sent",
+            "failed",
+            "retried",
+            "cancelled",
+            "recovered",
+            "unknown",
+            "lost_claims",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for state, count in other.states.items():
             self.states[state] = self.states.get(state, 0) + count
@@ -383,7 +391,9 @@ def _mark_started(messages: list[OutputSMSMessage]) -> list[OutputSMSMessage]:
     kept = []
     for message in messages:
         if message.pk not in owned_pks:
-            logger.warning("SMS #%s was taken from this worker (claim expired); not sent.", message.pk)
+            logger.warning(
+                "SMS #%s was taken from this worker (claim expired); not sent.", message.pk
+            )
             continue
         message.attempt_started_at = now
         message.lease_expires_at = lease
@@ -499,7 +509,7 @@ def _no_retry_reason(message: OutputSMSMessage, retryable: bool, now: datetime) 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next try: the provider's ``retry_after`` when given, else
-    exponential backoff (base × 2^(attempts-1), capped) with jitter in [50 %, 100 %]."""
+    exponential backoff (base x 2^(attempts-1), capped) with jitter in [50 %, 100 %]."""
     if retry_after is not None and retry_after > 0:
         return float(retry_after)
     ceiling = min(config.retry_max_delay(), config.retry_base_delay() * 2 ** max(0, attempts - 1))
@@ -523,7 +533,7 @@ class BatchWorker:
     """
 
     #: Record at least this often while calls complete (seconds).
-    flush_interval = 0.2
+    flush_interval = 0.5
 
     def __init__(
         self,
@@ -548,7 +558,9 @@ class BatchWorker:
         self.result = BatchResult(track_retries=self.pks is not None)
         self._recorder = _Recorder(self.result)
         self._buffer: deque[OutputSMSMessage] = deque()
-        self._inflight: dict[Future[BaseException | None], tuple[list[OutputSMSMessage], dict[int, str]]] = {}
+        self._inflight: dict[
+            Future[BaseException | None], tuple[list[OutputSMSMessage], dict[int, str]]
+        ] = {}
         self._claimed = 0
         self._limiters: dict[str, RateLimiter | None] = {}
         self._paused_until: dict[str, float] = {}
@@ -606,7 +618,7 @@ class BatchWorker:
         return self.result
 
     def _low_water(self) -> int:
-        return max(self.threads, self.batch_size // 2)
+        return max(self._capacity(), self.batch_size // 2)
 
     def _limit_reached(self) -> bool:
         return self.limit is not None and self._claimed >= self.limit
@@ -623,6 +635,12 @@ class BatchWorker:
         self._buffer.extend(claimed.messages)
         return bool(claimed.messages)
 
+    def _capacity(self) -> int:
+        """Calls kept submitted: every thread busy plus a small queue, so threads never wait
+        while the main thread is busy with the database. (Queued calls are already marked
+        started: after a crash they end ``UNKNOWN``, never re-sent.)"""
+        return self.threads + max(1, self.threads // 2)
+
     def _refill_at(self) -> int:
         """Free threads worth a start: a quarter of the pool, so marking messages started
         costs one UPDATE per few calls rather than one per call."""
@@ -630,7 +648,7 @@ class BatchWorker:
 
     def _submit(self, pool: ThreadPoolExecutor) -> float:
         """Start as many buffered messages as there are free threads; returns a throttle wait."""
-        free = self.threads - len(self._inflight)
+        free = self._capacity() - len(self._inflight)
         if not self._buffer or free <= 0 or (self._inflight and free < self._refill_at()):
             return 0.0
         batch, wait_hint = self._take(free)
@@ -693,7 +711,7 @@ class BatchWorker:
             timeout = self.flush_interval
             if wait_hint:
                 timeout = min(timeout, wait_hint)
-            elif self._buffer and self.threads - len(self._inflight) >= self._refill_at():
+            elif self._buffer and self._capacity() - len(self._inflight) >= self._refill_at():
                 timeout = 0.0  # threads are free and nothing throttles: go back and start more
             done, _ = wait(self._inflight, timeout=timeout, return_when=FIRST_COMPLETED)
             self._queue_outcomes(done)

@@ -6,7 +6,7 @@ to its provider.
 
 The shared state is one row per alias in :class:`~pymess.models.SMSRateLimitBucket`
 holding a GCRA "theoretical arrival time" (TAT): the moment the bucket would be
-empty again. Taking ``n`` units moves it ``n × interval`` forward; a request is
+empty again. Taking ``n`` units moves it ``n x interval`` forward; a request is
 granted while the TAT stays within the burst allowance of now. Every change is
 a compare-and-set ``UPDATE … WHERE tat = <what we read>``, so it is atomic on
 PostgreSQL, MariaDB and SQLite alike, holds no lock and needs no extra service.
@@ -35,7 +35,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from pymess import config
 
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+_PERIODS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+}
 _RATE_RE = re.compile(
     r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>segments?|messages?|msgs?|sms)?\s*/\s*"
     r"(?P<period>[a-z]+)\s*$",
@@ -65,7 +74,7 @@ class Rate:
 
 
 def parse_rate(text: str, *, alias: str = "?") -> Rate:
-    """Parse ``"20/s"``, ``"1200/m"``, ``"50 segments/s"``; raise ``ImproperlyConfigured`` otherwise."""
+    """Parse ``"20/s"``, ``"1200/m"``, ``"50 segments/s"``; else ``ImproperlyConfigured``."""
     match = _RATE_RE.match(text)
     period = _PERIODS.get(match["period"].lower()) if match else None
     if match is None or period is None or float(match["amount"]) <= 0:

@@ -43,7 +43,7 @@ def enqueue_now(pks: list[int], run_after: datetime | None = None) -> None:
     if run_after is not None:
         if not chosen.get_backend().supports_defer:
             logger.info(
-                "The tasks backend cannot defer; SMS %s wait for send_messages_batch (run_after %s).",
+                "The tasks backend cannot defer; SMS %s wait for send_messages_batch (due %s).",
                 pks,
                 run_after.isoformat(),
             )

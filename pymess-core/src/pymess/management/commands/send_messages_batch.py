@@ -28,7 +28,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_type_argument(parser)
         parser.add_argument("--limit", type=int, default=None, help="Process at most N messages.")
-        parser.add_argument("--backend", dest="alias", default=None, help="Only this backend alias.")
+        parser.add_argument(
+            "--backend", dest="alias", default=None, help="Only this backend alias."
+        )
         parser.add_argument(
             "--loop",
             action="store_true",
