@@ -271,3 +271,14 @@ def packaging(session: nox.Session) -> None:
                 "if d.metadata['Name'].startswith('pymess')))",
                 external=True,
             )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Batch-sending benchmark (not a test): pymess 1 and 2 workers vs django-pymess 0.7.6.
+
+    Needs the local PostgreSQL; the baseline builds its own Python 3.12 venv.
+    Extra arguments go to benchmarks/run_all.py (e.g. ``-- --memory-messages 100000``).
+    """
+    session.install("-e", CORE, "django~=5.2.0", "psycopg[binary]>=3.1")
+    session.run("python", "benchmarks/run_all.py", *session.posargs, env={"PYTHONPATH": str(ROOT)})

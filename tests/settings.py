@@ -4,6 +4,7 @@
 postgres, trust auth; override with ``PYMESS_TEST_PG_*``); the default is SQLite.
 """
 
+import importlib.util
 import os
 
 SECRET_KEY = "pymess-tests-not-secret"
@@ -24,6 +25,12 @@ INSTALLED_APPS = [
     "pymess",
     "tests.testapp",
 ]
+
+# Optional task queues, for the dispatch tests: installed when the packages are.
+if importlib.util.find_spec("django_tasks_db"):
+    if not importlib.util.find_spec("django.tasks"):
+        INSTALLED_APPS.append("django_tasks")
+    INSTALLED_APPS.append("django_tasks_db")
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -165,3 +165,23 @@ def worker_threads() -> int:
 def state_check_chunk_size() -> int:
     """``PYMESS_SMS_STATE_CHECK_CHUNK_SIZE`` (default 100): messages per state-check request."""
     return max(1, int(_get("PYMESS_SMS_STATE_CHECK_CHUNK_SIZE", 100)))
+
+
+def rate_limits() -> dict[str, str]:
+    """``PYMESS_SMS_RATE_LIMITS`` (default ``{}``): per backend alias, e.g. ``{"default": "20/s"}``.
+
+    A limit is ``"N/s"``, ``"N/m"`` or ``"N/h"`` messages, or ``"N segments/s"``
+    (also ``/m``, ``/h``); it holds across every worker sharing the database.
+    """
+    value = _get("PYMESS_SMS_RATE_LIMITS", None) or {}
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            'PYMESS_SMS_RATE_LIMITS must be a dict such as {"default": "20/s"}, '
+            f"not {type(value).__name__}."
+        )
+    return {str(alias): str(limit) for alias, limit in value.items()}
+
+
+def batch_poll_interval() -> float:
+    """``PYMESS_SMS_BATCH_POLL_INTERVAL`` (default 5 s): idle wait of ``send_messages_batch --loop``."""
+    return max(0.05, float(_get("PYMESS_SMS_BATCH_POLL_INTERVAL", 5)))

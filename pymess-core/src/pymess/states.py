@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from pymess.enums import OutputSMSMessageState as State
@@ -164,13 +163,42 @@ def _per_row_values(group: Sequence[StateUpdate]) -> dict[str, Any]:
         if _MISSING not in column and all(_same(v, column[0]) for v in column):
             values[name] = column[0]
             continue
-        whens = [
-            When(pk=u.message.pk, then=Value(v, output_field=model_field))
-            for u, v in zip(group, column, strict=True)
-            if v is not _MISSING
-        ]
-        values[name] = Case(*whens, default=models.F(name), output_field=model_field)
+        values[name] = _ValueByPk(
+            [(u.message.pk, v) for u, v in zip(group, column, strict=True) if v is not _MISSING],
+            model_field,
+        )
     return values
+
+
+class _ValueByPk(models.Expression):
+    """``CASE id WHEN <pk> THEN <value> … ELSE <column> END``, compiled directly.
+
+    The same SQL as ``Case(When(pk=…, then=Value(…)), …)`` but without building
+    and resolving a ``Q`` and two expressions per row, which dominated the cost
+    of recording a batch (Django spent ~1 ms of Python per row on them).
+    """
+
+    def __init__(self, pk_values: list[tuple[Any, Any]], output_field: models.Field) -> None:
+        super().__init__(output_field=output_field)
+        self.pk_values = pk_values
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> _ValueByPk:
+        return self
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        field = self.output_field
+        quote = compiler.quote_name_unless_alias
+        placeholder = "%s"
+        if connection.vendor == "postgresql":
+            # Parameters arrive untyped; a CASE of untyped literals would be text.
+            placeholder = f"CAST(%s AS {field.cast_db_type(connection)})"
+        sql = [f"CASE {quote(field.model._meta.pk.column)}"]
+        params: list[Any] = []
+        for pk, value in self.pk_values:
+            sql.append(f"WHEN %s THEN {placeholder}")
+            params.extend((pk, field.get_db_prep_save(value, connection)))
+        sql.append(f"ELSE {quote(field.column)} END")
+        return " ".join(sql), params
 
 
 _MISSING = object()

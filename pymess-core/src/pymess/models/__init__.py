@@ -1,3 +1,4 @@
+from pymess.models.ratelimit import SMSRateLimitBucket
 from pymess.models.sms import (
     AbstractSMSTemplate,
     OutputSMSMessage,
@@ -5,4 +6,4 @@ from pymess.models.sms import (
     SMSTemplate,
 )
 
-__all__ = ["AbstractSMSTemplate", "OutputSMSMessage", "OutputSMSRelatedObject", "SMSTemplate"]
+__all__ = ["AbstractSMSTemplate", "OutputSMSMessage", "OutputSMSRelatedObject", "SMSRateLimitBucket", "SMSTemplate"]

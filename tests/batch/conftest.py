@@ -1,0 +1,1 @@
+from tests.fixtures.fix_batch import *  # noqa: F403
