@@ -8,6 +8,7 @@ helpers, which bump number_of_send_attempts and save the message:
 * failure -> _update_message_after_sending_error(error=...), which picks
   ERROR_RETRY or ERROR from the retry settings.
 """
+
 import os
 
 import requests
@@ -17,10 +18,9 @@ from pymess.backend.sms import SMSBackend
 
 
 class FakeProviderSMSBackend(SMSBackend):
-
     config = {
-        'url': 'http://127.0.0.1:8999',
-        'timeout': 10,
+        "url": "http://127.0.0.1:8999",
+        "timeout": 10,
     }
 
     _session = None
@@ -32,10 +32,12 @@ class FakeProviderSMSBackend(SMSBackend):
         return self._session
 
     def publish_message(self, message):
-        payload = {'id': str(message.pk), 'to': message.recipient, 'text': message.content}
+        payload = {"id": str(message.pk), "to": message.recipient, "text": message.content}
         try:
             response = self._get_session().post(
-                self.config['url'].rstrip('/') + '/send', json=payload, timeout=self.config['timeout']
+                self.config["url"].rstrip("/") + "/send",
+                json=payload,
+                timeout=self.config["timeout"],
             )
             response.raise_for_status()
             body = response.json()
@@ -49,8 +51,8 @@ class FakeProviderSMSBackend(SMSBackend):
             state=message.State.SENT,
             sent_at=timezone.now(),
             extra_sender_data={
-                'provider_status': body.get('status'),
+                "provider_status": body.get("status"),
                 # lets the harness attribute sends to workers (set by run_baseline.py per worker)
-                'bench_worker': os.environ.get('PYMESS_BENCH_WORKER'),
+                "bench_worker": os.environ.get("PYMESS_BENCH_WORKER"),
             },
         )

@@ -183,5 +183,6 @@ def rate_limits() -> dict[str, str]:
 
 
 def batch_poll_interval() -> float:
-    """``PYMESS_SMS_BATCH_POLL_INTERVAL`` (default 5 s): idle wait of ``send_messages_batch --loop``."""
+    """``PYMESS_SMS_BATCH_POLL_INTERVAL`` (default 5 s): idle wait of ``send_messages_batch
+    --loop``."""
     return max(0.05, float(_get("PYMESS_SMS_BATCH_POLL_INTERVAL", 5)))

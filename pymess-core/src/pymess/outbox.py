@@ -409,7 +409,7 @@ def _jobs(messages: Sequence[OutputSMSMessage]) -> list[tuple[SMSBackend, list[O
     by_alias: dict[str, list[OutputSMSMessage]] = {}
     for message in messages:
         by_alias.setdefault(message.backend_alias, []).append(message)
-    jobs = []
+    jobs: list[tuple[SMSBackend, list[OutputSMSMessage]]] = []
     for alias, group in by_alias.items():
         backend = get_backend(alias)
         size = max(1, backend.max_batch_size) if backend.supports_batch_request else 1

@@ -185,7 +185,7 @@ class _ValueByPk(models.Expression):
     def resolve_expression(self, *args: Any, **kwargs: Any) -> _ValueByPk:
         return self
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         field = self.output_field
         quote = compiler.quote_name_unless_alias
         placeholder = "%s"

@@ -6,4 +6,10 @@ from pymess.models.sms import (
     SMSTemplate,
 )
 
-__all__ = ["AbstractSMSTemplate", "OutputSMSMessage", "OutputSMSRelatedObject", "SMSRateLimitBucket", "SMSTemplate"]
+__all__ = [
+    "AbstractSMSTemplate",
+    "OutputSMSMessage",
+    "OutputSMSRelatedObject",
+    "SMSRateLimitBucket",
+    "SMSTemplate",
+]

@@ -50,7 +50,7 @@ def run_pending_pymess_callbacks() -> int:
 
     ran = 0
     for _round in range(100):  # a callback may register another; bounded all the same
-        pending = []
+        pending: list[Any] = []  # (savepoint ids, callback, robust) in Django 5.x
         for connection in connections.all(initialized_only=True):
             if not connection.in_atomic_block or not connection.run_on_commit:
                 continue

@@ -68,7 +68,7 @@ class Command(BaseCommand):
         from pymess.outbox import count_claimable, send_waiting
 
         verbosity = options["verbosity"]
-        stream = self.stdout._out if hasattr(self.stdout, "_out") else sys.stdout
+        stream: TextIO = getattr(self.stdout, "_out", sys.stdout)
         bar = None
         if verbosity >= 1 and not no_progress and stream.isatty():
             total = None if loop else count_claimable(alias=alias)
@@ -101,7 +101,7 @@ def _graceful_stop(stop: threading.Event) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         if stop.is_set():
-            signal.signal(signum, previous[signum])
+            signal.signal(signum, previous[signal.Signals(signum)])
             signal.raise_signal(signum)
             return
         stop.set()
