@@ -53,7 +53,7 @@ TEST_DEPS = [
     "playwright>=1.40",
     "celery[redis]>=5.3",
     "redis>=5",
-    "django-tasks-db>=0.12; python_version<'3.12'",
+    "django-tasks-db>=0.13",
 ]
 DJANGO_FOR_PYTHON = {"3.11": "5.2", "3.12": "6.0", "3.13": "6.1"}
 MATRIX = [("3.11", "5.2"), ("3.12", "6.0"), ("3.13", "6.1")]
