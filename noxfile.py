@@ -81,7 +81,13 @@ def _postgres_reachable() -> bool:
 
 
 def _run_suite(session: nox.Session, *args: str) -> None:
-    session.run("pytest", *args, env={"PYMESS_TEST_DB": "sqlite"})
+    # A file, not :memory:, so the multi-process worker tests share it on SQLite too.
+    sqlite_file = Path(session.create_tmp()) / "pymess-test.sqlite3"
+    session.run(
+        "pytest",
+        *args,
+        env={"PYMESS_TEST_DB": "sqlite", "PYMESS_TEST_SQLITE_TEST_NAME": str(sqlite_file)},
+    )
     if _postgres_reachable():
         session.run("pytest", *args, env={"PYMESS_TEST_DB": "postgres"})
     elif os.environ.get("CI"):
