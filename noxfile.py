@@ -17,17 +17,24 @@ ROOT = Path(__file__).parent
 
 
 def _expose_pyenv_interpreters() -> None:
-    """Let pyenv shims answer ``python3.12``/``python3.13`` too (the matrix needs them)."""
+    """Let pyenv shims answer ``python3.12``/``python3.13`` too (the matrix needs them).
+
+    A shim that started us may already have set ``PYENV_VERSION`` to one version;
+    the others are appended after it.
+    """
     versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    if "PYENV_VERSION" in os.environ or not versions.is_dir():
+    if not versions.is_dir():
         return
     current = f"{sys.version_info.major}.{sys.version_info.minor}."
     found = sorted(p.name for p in versions.iterdir() if p.name.startswith("3."))
-    ordered = [v for v in found if v.startswith(current)] + [
-        v for v in found if not v.startswith(current)
+    preset = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    ordered = [
+        *preset,
+        *(v for v in found if v.startswith(current)),
+        *(v for v in found if not v.startswith(current)),
     ]
     if ordered:
-        os.environ["PYENV_VERSION"] = ":".join(ordered)
+        os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(ordered))
 
 
 _expose_pyenv_interpreters()
