@@ -187,7 +187,7 @@ class _ValueByPk(models.Expression):
 
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         field = self.output_field
-        quote = compiler.quote_name_unless_alias
+        quote = connection.ops.quote_name
         placeholder = "%s"
         if connection.vendor == "postgresql":
             # Parameters arrive untyped; a CASE of untyped literals would be text.
