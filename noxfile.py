@@ -130,7 +130,7 @@ def partial(session: nox.Session, plugin: str | None) -> None:
     if plugin is None:
         session.run("pytest", "tests/core", env=env)
         # The plugins really are absent here: each documented path must name its pip install.
-        for name, distribution in PLUGINS.items():
+        for name, distribution in MISSING_PLUGIN_NAMES.items():
             session.run(
                 "python",
                 "-c",
@@ -141,6 +141,16 @@ def partial(session: nox.Session, plugin: str | None) -> None:
         session.run("pytest", f"tests/providers/{plugin}", "tests/core/test_registry.py", env=env)
 
 
+MISSING_PLUGIN_NAMES = {
+    "sns": "pymess-sns",
+    "twilio": "pymess-twilio",
+    "ats": "pymess-ats",
+    "sms_operator": "pymess-smsoperator",
+    "pymess.backend.sms.sns.SNSSMSBackend": "pymess-sns",
+    "pymess.backend.sms.twilio.TwilioSMSBackend": "pymess-twilio",
+    "pymess.backend.sms.ats_sms_operator.ATSSMSBackend": "pymess-ats",
+    "pymess.backend.sms.sms_operator.SMSOperatorBackend": "pymess-smsoperator",
+}
 _MISSING_PLUGIN_CHECK = """
 import django
 django.setup()
@@ -151,7 +161,7 @@ with override_settings(PYMESS_SMS_SENDER_BACKEND="{name}"):
     try:
         send("+420777123456", "x")
     except ImproperlyConfigured as exc:
-        assert "unknown SMS backend '{name}'" in str(exc), exc
+        assert "pip install {distribution}" in str(exc), exc
         print("ok:", exc)
     else:
         raise SystemExit("backend {name!r} resolved although {distribution} is not installed")

@@ -91,3 +91,26 @@ def test_malformed_named_backends(settings, value, message):
     settings.PYMESS_SMS_BACKENDS = value
     with pytest.raises(ImproperlyConfigured, match=message):
         get_backend()
+
+
+@pytest.mark.parametrize(
+    ("name", "distribution"),
+    [
+        ("sns", "pymess-sns"),
+        ("twilio", "pymess-twilio"),
+        ("ats", "pymess-ats"),
+        ("sms_operator", "pymess-smsoperator"),
+    ],
+)
+def test_missing_provider_name_names_its_distribution(monkeypatch, name, distribution):
+    from pymess.backend.sms import registry
+
+    real = registry.available_backends
+
+    def core_only():
+        return {n: ep for n, ep in real().items() if n in ("dummy", "locmem")}
+
+    core_only.cache_clear = real.cache_clear  # the autouse reset clears the cache
+    monkeypatch.setattr(registry, "available_backends", core_only)
+    with pytest.raises(ImproperlyConfigured, match=f"Run: pip install {distribution}$"):
+        resolve_backend_class(name)

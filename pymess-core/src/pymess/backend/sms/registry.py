@@ -19,6 +19,14 @@ from pymess.backend.sms.base import SMSBackend
 
 ENTRY_POINT_GROUP = "pymess.sms_backends"
 
+#: Backends of pymess' own provider distributions, for a precise hint when one is missing.
+PROVIDER_DISTRIBUTIONS = {
+    "sns": "pymess-sns",
+    "twilio": "pymess-twilio",
+    "ats": "pymess-ats",
+    "sms_operator": "pymess-smsoperator",
+}
+
 _backends: dict[str, SMSBackend] = {}
 _lock = threading.Lock()
 
@@ -50,6 +58,12 @@ def resolve_backend_class(
             raise ImproperlyConfigured(
                 f"{setting}: cannot import backend {name_or_path!r}: {exc}"
             ) from exc
+    elif name_or_path in PROVIDER_DISTRIBUTIONS:
+        distribution = PROVIDER_DISTRIBUTIONS[name_or_path]
+        raise ImproperlyConfigured(
+            f"{setting}: SMS backend {name_or_path!r} comes with the {distribution} distribution, "
+            f"which is not installed. Run: pip install {distribution}"
+        )
     else:
         names = ", ".join(sorted(installed)) or "none"
         raise ImproperlyConfigured(
