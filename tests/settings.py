@@ -27,10 +27,12 @@ INSTALLED_APPS = [
 ]
 
 # Optional task queues, for the dispatch tests: installed when the packages are.
+# django-tasks-db needs django.tasks (Django 6) or the django-tasks backport (5.2).
 if importlib.util.find_spec("django_tasks_db"):
-    if not importlib.util.find_spec("django.tasks"):
-        INSTALLED_APPS.append("django_tasks")
-    INSTALLED_APPS.append("django_tasks_db")
+    if importlib.util.find_spec("django.tasks"):
+        INSTALLED_APPS.append("django_tasks_db")
+    elif importlib.util.find_spec("django_tasks"):
+        INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

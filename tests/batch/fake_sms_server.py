@@ -46,7 +46,17 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(200, log)
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        expected = int(self.headers.get("Content-Length") or 0)
+        try:
+            raw = self.rfile.read(expected)
+        except OSError:
+            raw = b""
+        if len(raw) < expected or not expected:
+            # The client died mid-request (a SIGKILLed worker): like a real provider,
+            # accept nothing from a truncated request.
+            self.close_connection = True
+            return
+        body = json.loads(raw)
         text = str(body.get("text", ""))
         ident = str(body.get("id", ""))
         status, headers = 200, {}

@@ -142,6 +142,8 @@ def test_two_processes_share_a_rate_limit(fake_provider, workers):
         workers.wait(process, timeout=30)
     rate = (end_count - start_count) / window
     print(f"rate {rate:.1f} msg/s")
-    # Records lag calls by up to a flush interval; the bucket's burst is 2 messages.
-    assert 14 <= rate <= 20 * 1.1 + 3 / window, rate
+    # The upper bound is the promise; records lag calls by up to a flush interval and
+    # the bucket's burst is 2 messages. The lower bound (half the limit, as CI machines
+    # are loaded) shows both workers really were sending throughout the window.
+    assert 10 <= rate <= 20 * 1.1 + 3 / window, rate
     assert duplicates(provider.accepted_ids()) == {}
