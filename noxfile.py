@@ -273,22 +273,12 @@ def packaging(session: nox.Session) -> None:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             venv_dir = Path(tmp) / "venv"
-            session.run("python", "-m", "venv", str(venv_dir))
             python = str(venv_dir / "bin" / "python")
-            wanted = ["pymess-core"] + ([plugin] if plugin else [])
-            session.run(
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--find-links",
-                str(dist),
-                "--only-binary",
-                "pymess-core,pymess-sns,pymess-twilio,pymess-ats,pymess-smsoperator",
-                *wanted,
-                external=True,
-            )
+            # The built wheels by file name: never an editable install, never PyPI's copy.
+            wanted = ["pymess_core"] + ([plugin.replace("-", "_")] if plugin else [])
+            wheels = [str(w) for name in wanted for w in dist.glob(f"{name}-*.whl")]
+            session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv_dir))
+            session.run("uv", "pip", "install", "--quiet", "--python", python, *wheels)
             settings_py = Path(tmp) / "check_settings.py"
             settings_py.write_text(
                 "SECRET_KEY = 'x'\nUSE_TZ = True\n"
