@@ -227,12 +227,12 @@ def packaging(session: nox.Session) -> None:
     import shutil
     import tempfile
 
-    session.install("build", "twine")
+    session.install("twine")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     packages = _existing(CORE, *PLUGINS.values())
     for package in packages:
-        session.run("python", "-m", "build", "--sdist", "--wheel", "--outdir", str(dist), package)
+        session.run("uv", "build", "--quiet", "--sdist", "--wheel", "--out-dir", str(dist), package)
     session.run("twine", "check", "--strict", *[str(p) for p in sorted(dist.iterdir())])
 
     # Each plugin with its backend configured, plus core alone, installed from wheels only.
