@@ -233,7 +233,8 @@ def packaging(session: nox.Session) -> None:
     packages = _existing(CORE, *PLUGINS.values())
     for package in packages:
         session.run("uv", "build", "--quiet", "--sdist", "--wheel", "--out-dir", str(dist), package)
-    session.run("twine", "check", "--strict", *[str(p) for p in sorted(dist.iterdir())])
+    built = sorted([*dist.glob("*.whl"), *dist.glob("*.tar.gz")])
+    session.run("twine", "check", "--strict", *map(str, built))
 
     # Each plugin with its backend configured, plus core alone, installed from wheels only.
     check_settings = {
