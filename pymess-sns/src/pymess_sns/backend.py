@@ -10,11 +10,9 @@ is classified once and the batch engine decides when to try again.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import threading
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -24,7 +22,7 @@ from botocore.parsers import ResponseParserError
 from django.utils import timezone
 
 from pymess import config
-from pymess.backend.sms.base import SMSBackend
+from pymess.backend.sms.base import SMSBackend, parse_retry_after
 from pymess.enums import OutputSMSMessageState as State
 from pymess.exceptions import PermanentSendError, RateLimitedError, TemporarySendError
 
@@ -222,21 +220,3 @@ def classify_client_error(exc: ClientError) -> Exception:
     return PermanentSendError(
         f"SNS rejected the request (HTTP {status}): {text}", code=code or status
     )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - timezone.now()).total_seconds())

@@ -24,12 +24,10 @@ connection pool per backend instance sized to ``PYMESS_SMS_WORKER_THREADS``.
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import threading
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -44,7 +42,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from pymess import config
-from pymess.backend.sms.base import SMSBackend
+from pymess.backend.sms.base import SMSBackend, parse_retry_after
 from pymess.enums import OutputSMSMessageState as State
 from pymess.exceptions import PermanentSendError, RateLimitedError, TemporarySendError
 
@@ -328,24 +326,6 @@ def mark_unknown(message: OutputSMSMessage, reason: str) -> None:
     message.state = State.UNKNOWN
     message.sent_at = timezone.now()
     message.error = reason
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - timezone.now()).total_seconds())
 
 
 def _int_or_none(value: Any) -> int | None:

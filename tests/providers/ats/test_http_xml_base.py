@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from pymess.backend.sms.http import parse_retry_after
+from pymess.backend.sms.base import parse_retry_after
 from pymess.backend.sms.xml import MAX_RESPONSE_BYTES, UnreadableResponse, parse_response
 from tests.fakes import hostile
 

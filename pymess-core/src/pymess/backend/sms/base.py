@@ -14,8 +14,10 @@ A backend only talks to its provider. pymess owns the fixed sequence around it
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core import checks
@@ -236,3 +238,24 @@ def pk_from_uniq_id(prefix: str | None, value: str) -> int | None:
             return None
         value = value[len(head) :]
     return int(value) if value.isdigit() else None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if unusable.
+
+    Shared by every backend that reads the header, so they all honour it alike.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": HTTP dates are GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())

@@ -25,14 +25,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from django.utils import timezone
-
 from pymess import config
-from pymess.backend.sms.base import SMSBackend
+from pymess.backend.sms.base import SMSBackend, parse_retry_after
 from pymess.backend.sms.xml import MAX_RESPONSE_BYTES, UnreadableResponse
 from pymess.exceptions import PermanentSendError, RateLimitedError, TemporarySendError
 
@@ -209,24 +206,6 @@ class HTTPSMSBackend(SMSBackend):
         if self.alias == config.DEFAULT_BACKEND_ALIAS and self.config_setting:
             return self.config_setting
         return f'PYMESS_SMS_BACKENDS["{self.alias}"]["OPTIONS"]'
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())
 
 
 def _reason(exc: BaseException) -> str:
