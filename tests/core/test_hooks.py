@@ -152,3 +152,9 @@ def test_batch_worker_fires_hooks_like_send(settings):
     assert hook_recorder.names().count("pymess_sms_pre_send") == 3
     assert hook_recorder.names().count("pymess_sms_post_send") == 3
     assert hook_recorder.names().count("pymess_sms_state_updated") == 3
+
+
+def test_hook_wrappers_are_refused_loudly(settings):
+    settings.PYMESS_PLUGINS = ["tests.testapp.plugins.wrapper"]
+    with pytest.raises(ImproperlyConfigured, match="does not support wrappers"):
+        get_plugins()

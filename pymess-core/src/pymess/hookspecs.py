@@ -6,7 +6,8 @@ with :data:`pymess.hookimpl`, and register the module through the
 implementation may accept any subset of a hook's arguments.
 
 Each implementation is called on its own: one that raises is logged with its
-plugin's name and the others still run. Only :class:`~pymess.exceptions.SendCancelled`
+plugin's name and the others still run. For the same reason pluggy hook
+wrappers (``wrapper=True``/``hookwrapper=True``) are refused when plugins load. Only :class:`~pymess.exceptions.SendCancelled`
 from ``pymess_sms_pre_send`` changes what pymess does.
 """
 

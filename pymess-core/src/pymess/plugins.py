@@ -57,6 +57,14 @@ class PymessPlugins:
             raise ImproperlyConfigured(
                 f"A pymess plugin implements an unknown hook: {exc}"
             ) from exc
+        for hook_caller in self.manager.hook.__dict__.values():
+            for impl in getattr(hook_caller, "get_hookimpls", list)():
+                if impl.hookwrapper or impl.wrapper:
+                    raise ImproperlyConfigured(
+                        f"pymess plugin {impl.plugin_name!r} declares {hook_caller.name} as a "
+                        "hook wrapper; pymess calls each implementation on its own (so one "
+                        "failing plugin cannot silence the others) and does not support wrappers."
+                    )
 
     def _load_one(self, source: str, loader: Any, name: str, strict: bool) -> None:
         try:
