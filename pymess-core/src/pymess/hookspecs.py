@@ -7,8 +7,9 @@ implementation may accept any subset of a hook's arguments.
 
 Each implementation is called on its own: one that raises is logged with its
 plugin's name and the others still run. For the same reason pluggy hook
-wrappers (``wrapper=True``/``hookwrapper=True``) are refused when plugins load. Only :class:`~pymess.exceptions.SendCancelled`
-from ``pymess_sms_pre_send`` changes what pymess does.
+wrappers (``wrapper=True``/``hookwrapper=True``) are refused when plugins load.
+Only :class:`~pymess.exceptions.SendCancelled` from ``pymess_sms_pre_send``
+changes what pymess does.
 """
 
 from __future__ import annotations
