@@ -11,7 +11,6 @@ is classified once and the batch engine decides when to try again.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -86,13 +85,6 @@ class SNSSMSBackend(SMSBackend):
     }
     supports_sender_id = True
 
-    def __init__(
-        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
-    ):
-        super().__init__(alias, options)
-        self._client: Any = None
-        self._client_lock = threading.Lock()
-
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[str]:
         problems = super().option_problems(options)
@@ -113,15 +105,9 @@ class SNSSMSBackend(SMSBackend):
     @property
     def client(self) -> Any:
         """The boto3 SNS client, built once per backend instance and shared by worker threads."""
-        client = self._client
-        if client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._build_client()
-                client = self._client
-        return client
+        return self.get_client()
 
-    def _build_client(self) -> Any:
+    def build_client(self) -> Any:
         timeout = self.timeout()
         botocore_config = Config(
             connect_timeout=timeout,
@@ -139,13 +125,6 @@ class SNSSMSBackend(SMSBackend):
         return session.client(
             "sns", endpoint_url=self.options["ENDPOINT_URL"] or None, config=botocore_config
         )
-
-    def close(self) -> None:
-        """Release the connection pool (called when pymess drops its cached backends)."""
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     # -- sending -------------------------------------------------------------------------------
 

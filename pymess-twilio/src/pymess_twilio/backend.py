@@ -134,13 +134,6 @@ class TwilioSMSBackend(SMSBackend):
     supports_status_callbacks = True
     supports_sender_id = True
 
-    def __init__(
-        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
-    ):
-        super().__init__(alias, options)
-        self._client: Client | None = None
-        self._client_lock = threading.Lock()
-
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[str]:
         problems = super().option_problems(options)
@@ -157,15 +150,10 @@ class TwilioSMSBackend(SMSBackend):
     @property
     def client(self) -> Client:
         """The twilio client, built once per backend instance and shared by worker threads."""
-        client = self._client
-        if client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._build_client()
-                client = self._client
+        client: Client = self.get_client()
         return client
 
-    def _build_client(self) -> Client:
+    def build_client(self) -> Client:
         http_client = PooledTwilioHttpClient(
             pool_size=config.worker_threads(), timeout=self.timeout()
         )
@@ -187,14 +175,11 @@ class TwilioSMSBackend(SMSBackend):
         assert isinstance(http_client, PooledTwilioHttpClient)
         return http_client
 
-    def close(self) -> None:
-        """Release the connection pool (called when pymess drops its cached backends)."""
-        with self._client_lock:
-            if self._client is not None:
-                session = getattr(self._client.http_client, "session", None)
-                if session is not None:
-                    session.close()
-                self._client = None
+    def close_client(self, client: Client) -> None:
+        """Release the pooled HTTP session of the SDK's client."""
+        session = getattr(client.http_client, "session", None)
+        if session is not None:
+            session.close()
 
     # -- sending -------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -77,6 +78,8 @@ class SMSBackend:
         self.options: dict[str, Any] = {
             key: options.get(key, default) for key, default in self.options_spec.items()
         }
+        self._client: Any = None
+        self._client_lock = threading.Lock()
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -113,6 +116,40 @@ class SMSBackend:
 
     def timeout(self) -> float:
         return float(self.options.get("TIMEOUT") or 10)
+
+    # -- the provider client --------------------------------------------------------------------
+
+    def build_client(self) -> Any:
+        """Build the provider client (an SDK client, an HTTP session); override to use one.
+
+        Called once per backend instance, on first use, under a lock. Backends are
+        cached per alias and process and their client is shared by the worker
+        threads, so size its connection pool to ``pymess.config.worker_threads()``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no provider client.")
+
+    def get_client(self) -> Any:
+        """The provider client shared by this backend's worker threads, built on first use."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self.build_client()
+                client = self._client
+        return client
+
+    def close_client(self, client: Any) -> None:
+        """Release ``client``'s connections; by default calls its ``close()`` when it has one."""
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
+
+    def close(self) -> None:
+        """Drop the provider client (pymess calls this when it resets its cached backends)."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            self.close_client(client)
 
     # -- sending -------------------------------------------------------------------------------
 

@@ -23,9 +23,7 @@ session is built, so importing this module does not require it.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from pymess import config
@@ -51,13 +49,6 @@ class HTTPSMSBackend(SMSBackend):
     #: Largest response body read, in bytes.
     max_response_bytes: ClassVar[int] = MAX_RESPONSE_BYTES
 
-    def __init__(
-        self, alias: str = config.DEFAULT_BACKEND_ALIAS, options: Mapping[str, Any] | None = None
-    ):
-        super().__init__(alias, options)
-        self._session: requests.Session | None = None
-        self._session_lock = threading.Lock()
-
     @property
     def url(self) -> str:
         return str(self.options.get("URL") or self.default_url)
@@ -72,15 +63,10 @@ class HTTPSMSBackend(SMSBackend):
 
     def session(self) -> requests.Session:
         """The session shared by this backend's worker threads (built on first use)."""
-        session = self._session
-        if session is None:
-            with self._session_lock:
-                session = self._session
-                if session is None:
-                    session = self._session = self.build_session()
+        session: requests.Session = self.get_client()
         return session
 
-    def build_session(self) -> requests.Session:
+    def build_client(self) -> requests.Session:
         try:
             import requests
             from requests.adapters import HTTPAdapter
@@ -100,13 +86,6 @@ class HTTPSMSBackend(SMSBackend):
         session.mount("https://", adapter)
         session.headers["User-Agent"] = "pymess"
         return session
-
-    def close(self) -> None:
-        """Close the pooled connections (called when cached backends are reset)."""
-        with self._session_lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
 
     # -- calls ---------------------------------------------------------------------------------
 
