@@ -21,14 +21,14 @@ ATS has no message id of its own: ``external_id`` is the ``uniq`` pymess sent
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from pymess.backend.sms.base import pk_from_uniq_id, uniq_id
+from pymess.backend.sms.base import chunked, pk_from_uniq_id, uniq_id
 from pymess.backend.sms.http import HTTPSMSBackend
-from pymess.backend.sms.xml import UnreadableResponse, element_text, parse_response
+from pymess.backend.sms.xml import UnreadableResponse, element_text, parse_response, serialize
 from pymess.enums import OutputSMSMessageState as State
 from pymess.exceptions import PermanentSendError, SendError, TemporarySendError
 from pymess_ats import codes
@@ -84,7 +84,7 @@ class ATSSMSBackend(HTTPSMSBackend):
         self.publish_messages([message])
 
     def publish_messages(self, messages: Sequence[OutputSMSMessage]) -> None:
-        for chunk in _chunks(messages, self.max_batch_size):
+        for chunk in chunked(messages, self.max_batch_size):
             self._send_chunk(chunk)
 
     def _send_chunk(self, chunk: list[OutputSMSMessage]) -> None:
@@ -106,7 +106,7 @@ class ATSSMSBackend(HTTPSMSBackend):
         if not sendable:
             return
         try:
-            by_pk, request_codes = self._parse(self.post(_serialize(root), purpose="send request"))
+            by_pk, request_codes = self._parse(self.post(serialize(root), purpose="send request"))
         except UnreadableResponse as exc:
             logger.warning("ATS send request for %d message(s): %s", len(sendable), exc)
             for message in sendable:
@@ -188,7 +188,7 @@ class ATSSMSBackend(HTTPSMSBackend):
     # -- state checks --------------------------------------------------------------------------
 
     def check_sms_states(self, messages: Sequence[OutputSMSMessage]) -> None:
-        for chunk in _chunks(messages, self.max_batch_size):
+        for chunk in chunked(messages, self.max_batch_size):
             self._check_chunk(chunk)
 
     def _check_chunk(self, chunk: list[OutputSMSMessage]) -> None:
@@ -197,7 +197,7 @@ class ATSSMSBackend(HTTPSMSBackend):
             uniq = self.uniq(message)
             etree.SubElement(root, "dlr", {"uniq": uniq}).text = uniq
         try:
-            by_pk, request_codes = self._parse(self.post(_serialize(root), purpose="state request"))
+            by_pk, request_codes = self._parse(self.post(serialize(root), purpose="state request"))
         except UnreadableResponse as exc:
             logger.warning("ATS state request for %d message(s): %s", len(chunk), exc)
             for message in chunk:
@@ -295,13 +295,3 @@ class ATSSMSBackend(HTTPSMSBackend):
 def _code_value(text: str) -> int | str:
     text = text.strip()
     return int(text) if text.isdigit() else text[:40]
-
-
-def _serialize(root: Any) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def _chunks(messages: Sequence[OutputSMSMessage], size: int) -> Iterator[list[OutputSMSMessage]]:
-    items = list(messages)
-    for start in range(0, len(items), max(1, size)):
-        yield items[start : start + size]

@@ -404,6 +404,7 @@ def _mark_started(messages: list[OutputSMSMessage]) -> list[OutputSMSMessage]:
 
 def _jobs(messages: Sequence[OutputSMSMessage]) -> list[tuple[SMSBackend, list[OutputSMSMessage]]]:
     """Provider calls for ``messages``: one per message, or per chunk for batch-capable backends."""
+    from pymess.backend.sms.base import chunked
     from pymess.backend.sms.registry import get_backend
 
     by_alias: dict[str, list[OutputSMSMessage]] = {}
@@ -413,7 +414,7 @@ def _jobs(messages: Sequence[OutputSMSMessage]) -> list[tuple[SMSBackend, list[O
     for alias, group in by_alias.items():
         backend = get_backend(alias)
         size = max(1, backend.max_batch_size) if backend.supports_batch_request else 1
-        jobs.extend((backend, group[i : i + size]) for i in range(0, len(group), size))
+        jobs.extend((backend, chunk) for chunk in chunked(group, size))
     return jobs
 
 

@@ -18,14 +18,14 @@ The operator has no id of its own in the answer: ``external_id`` is the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from pymess.backend.sms.base import pk_from_uniq_id, uniq_id
+from pymess.backend.sms.base import chunked, pk_from_uniq_id, uniq_id
 from pymess.backend.sms.http import HTTPSMSBackend
-from pymess.backend.sms.xml import UnreadableResponse, element_text, parse_response
+from pymess.backend.sms.xml import UnreadableResponse, element_text, parse_response, serialize
 from pymess.enums import OutputSMSMessageState as State
 from pymess.exceptions import PermanentSendError
 from pymess_smsoperator import codes
@@ -68,7 +68,7 @@ class SMSOperatorBackend(HTTPSMSBackend):
         self.publish_messages([message])
 
     def publish_messages(self, messages: Sequence[OutputSMSMessage]) -> None:
-        for chunk in _chunks(messages, self.max_batch_size):
+        for chunk in chunked(messages, self.max_batch_size):
             self._send_chunk(chunk)
 
     def _send_chunk(self, chunk: list[OutputSMSMessage]) -> None:
@@ -90,7 +90,7 @@ class SMSOperatorBackend(HTTPSMSBackend):
         if not sendable:
             return
         try:
-            statuses = self._parse(self.post(_serialize(root), purpose="send request"))
+            statuses = self._parse(self.post(serialize(root), purpose="send request"))
         except UnreadableResponse as exc:
             logger.warning("SMS operator send request for %d message(s): %s", len(sendable), exc)
             for message in sendable:
@@ -142,7 +142,7 @@ class SMSOperatorBackend(HTTPSMSBackend):
     # -- state checks --------------------------------------------------------------------------
 
     def check_sms_states(self, messages: Sequence[OutputSMSMessage]) -> None:
-        for chunk in _chunks(messages, self.max_batch_size):
+        for chunk in chunked(messages, self.max_batch_size):
             self._check_chunk(chunk)
 
     def _check_chunk(self, chunk: list[OutputSMSMessage]) -> None:
@@ -150,7 +150,7 @@ class SMSOperatorBackend(HTTPSMSBackend):
         for message in chunk:
             etree.SubElement(data_array, "SmsId").text = self.sms_id(message)
         try:
-            statuses = self._parse(self.post(_serialize(root), purpose="state request"))
+            statuses = self._parse(self.post(serialize(root), purpose="state request"))
         except UnreadableResponse as exc:
             logger.warning("SMS operator state request for %d message(s): %s", len(chunk), exc)
             for message in chunk:
@@ -200,13 +200,3 @@ class SMSOperatorBackend(HTTPSMSBackend):
             text = element_text(item.find("Status"))
             statuses[pk] = int(text) if text.isdigit() else text[:40]
         return statuses
-
-
-def _serialize(root: Any) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def _chunks(messages: Sequence[OutputSMSMessage], size: int) -> Iterator[list[OutputSMSMessage]]:
-    items = list(messages)
-    for start in range(0, len(items), max(1, size)):
-        yield items[start : start + size]

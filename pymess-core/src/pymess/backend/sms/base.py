@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pymess.backend")
 
 _REQUIRED = object()
+T = TypeVar("T")
 
 
 class SMSBackend:
@@ -296,3 +297,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:  # "-0000": HTTP dates are GMT
         when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (at least one per list): provider batch requests."""
+    items = list(items)
+    step = max(1, size)
+    for start in range(0, len(items), step):
+        yield items[start : start + step]

@@ -90,3 +90,9 @@ def element_text(element: _Element | None) -> str:
     if element is None:
         return ""
     return "".join(t for t in element.itertext() if isinstance(t, str)).strip()
+
+
+def serialize(root: _Element) -> bytes:
+    """A request document as UTF-8 bytes with its XML declaration."""
+    result: bytes = _etree().tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result
