@@ -5,7 +5,6 @@ The fake provider runs in its own process; the message text picks its answer.
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from io import StringIO
 
@@ -16,16 +15,10 @@ from django.utils import timezone
 from pymess.backend.sms import locmem
 from pymess.enums import OutputSMSMessageState as State
 from pymess.models import OutputSMSMessage
+from tests.fakes.threaded_http import closed_port_url
 from tests.fixtures.fix_batch import http_backends, make_waiting
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"  # nothing listens there: connection refused
 
 
 _window: dict[str, object] = {}

@@ -203,3 +203,15 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return bool(predicate())
+
+
+def closed_port_url(path: str = "") -> str:
+    """A URL on 127.0.0.1 where nothing listens, so connecting is refused.
+
+    The port was free a moment ago; on a busy machine another process could take
+    it, which would turn the refused connection into some other failure.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import time
 from datetime import timedelta
 
@@ -22,7 +21,7 @@ from pymess.outbox import send_waiting
 from pymess.testing import hook_recorder
 from pymess_ats import ATSSMSBackend, codes
 from tests.fakes import hostile
-from tests.fakes.threaded_http import Reply
+from tests.fakes.threaded_http import Reply, closed_port_url
 from tests.fixtures.fix_ats import ATS_PASSWORD, ATS_PREFIX
 
 pytestmark = pytest.mark.django_db
@@ -68,13 +67,6 @@ def uniq(message) -> str:
 def queue_waiting(count=1, content="Queued message"):
     """Messages stored WAITING (batch mode), so their ids are known before the provider call."""
     return [send(RECIPIENT, f"{content} {i}") for i in range(count)]
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/gwfcgi/XMLServerWrapper.fcgi"
 
 
 def test_documented_table_covers_every_code_the_backend_knows():
@@ -277,7 +269,10 @@ def test_a_hanging_provider_times_out_and_is_retried(
 
 
 def test_refused_connection_is_retried(settings, ats_settings, django_capture_on_commit_callbacks):
-    settings.PYMESS_ATS_SMS_CONFIG = {**ats_settings, "URL": closed_port_url()}
+    settings.PYMESS_ATS_SMS_CONFIG = {
+        **ats_settings,
+        "URL": closed_port_url("/gwfcgi/XMLServerWrapper.fcgi"),
+    }
     message = send_one(django_capture_on_commit_callbacks)
     assert message.state == State.ERROR_RETRY
     assert "Cannot connect to ATS" in message.error
@@ -482,7 +477,10 @@ def test_state_check_missing_answer_and_transport_failure(
 
 def test_command_checks_every_alias_even_when_one_fails(settings, ats_config, ats_fake):
     settings.PYMESS_SMS_BACKENDS = {
-        "broken": {"BACKEND": "ats", "OPTIONS": {**ats_config, "URL": closed_port_url()}},
+        "broken": {
+            "BACKEND": "ats",
+            "OPTIONS": {**ats_config, "URL": closed_port_url("/gwfcgi/XMLServerWrapper.fcgi")},
+        },
         "default": {"BACKEND": DOTTED_PATH, "OPTIONS": ats_config},
     }
     settings.PYMESS_ATS_SMS_CONFIG = {}
@@ -535,7 +533,10 @@ def test_credentials_never_reach_logs_or_errors(
         for reply in replies:
             ats_fake.queue(reply)
             errors.append(send_one(django_capture_on_commit_callbacks).error)
-        settings.PYMESS_ATS_SMS_CONFIG = {**ats_settings, "URL": closed_port_url()}
+        settings.PYMESS_ATS_SMS_CONFIG = {
+            **ats_settings,
+            "URL": closed_port_url("/gwfcgi/XMLServerWrapper.fcgi"),
+        }
         errors.append(send_one(django_capture_on_commit_callbacks).error)
     assert all(errors), errors
     assert ATS_PASSWORD.encode() in ats_fake.requests[0].body  # it was sent, as the protocol wants

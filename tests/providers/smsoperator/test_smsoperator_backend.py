@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import time
 from datetime import timedelta
 
@@ -22,7 +21,7 @@ from pymess.outbox import send_waiting
 from pymess.testing import hook_recorder
 from pymess_smsoperator import SMSOperatorBackend, codes
 from tests.fakes import hostile
-from tests.fakes.threaded_http import Reply
+from tests.fakes.threaded_http import Reply, closed_port_url
 from tests.fixtures.fix_smsoperator import OPERATOR_PASSWORD, OPERATOR_PREFIX
 
 pytestmark = pytest.mark.django_db
@@ -62,13 +61,6 @@ def data_array(item_id: str, status: str) -> str:
 
 def queue_waiting(count=1):
     return [send(RECIPIENT, f"Queued message {i}") for i in range(count)]
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/webservices/webservice.aspx"
 
 
 def test_documented_table_covers_every_status_the_backend_knows():
@@ -178,7 +170,10 @@ def test_a_hanging_provider_times_out(
 def test_refused_connection_is_retried(
     settings, operator_settings, django_capture_on_commit_callbacks
 ):
-    settings.PYMESS_SMS_OPERATOR_CONFIG = {**operator_settings, "URL": closed_port_url()}
+    settings.PYMESS_SMS_OPERATOR_CONFIG = {
+        **operator_settings,
+        "URL": closed_port_url("/webservices/webservice.aspx"),
+    }
     message = send_one(django_capture_on_commit_callbacks)
     assert message.state == State.ERROR_RETRY
     assert "Cannot connect to SMS operator" in message.error
@@ -318,7 +313,7 @@ def test_command_checks_every_alias_even_when_one_fails(settings, operator_confi
     settings.PYMESS_SMS_BACKENDS = {
         "broken": {
             "BACKEND": "sms_operator",
-            "OPTIONS": {**operator_config, "URL": closed_port_url()},
+            "OPTIONS": {**operator_config, "URL": closed_port_url("/webservices/webservice.aspx")},
         },
         "default": {"BACKEND": DOTTED_PATH, "OPTIONS": operator_config},
     }

@@ -15,11 +15,11 @@ from pymess.exceptions import PermanentSendError, RateLimitedError, TemporarySen
 from pymess.models.sms import OutputSMSMessage
 from pymess.outbox import send_waiting
 from pymess_sns.backend import SNSSMSBackend
+from tests.fakes.threaded_http import closed_port_url
 from tests.fixtures.fix_sns import (
     AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY,
     Fault,
-    closed_port_url,
     recorded_publish_params,
     sns_options,
 )

@@ -15,12 +15,12 @@ from pymess.exceptions import PermanentSendError, RateLimitedError, TemporarySen
 from pymess.models.sms import OutputSMSMessage
 from pymess.outbox import send_waiting
 from pymess_twilio.backend import STATUS_STATES
+from tests.fakes.threaded_http import closed_port_url
 from tests.fixtures.fix_twilio import (
     AUTH_TOKEN,
     CALLBACK_URL,
     SENDER,
     Answer,
-    closed_port_url,
     twilio_options,
 )
 
